@@ -1,0 +1,67 @@
+"""Run records and checkpoints: atomic, self-describing, strict readers."""
+
+import json
+
+import pytest
+import torch
+
+from lenet_repro import records
+from lenet_repro.errors import RecordError
+
+
+def _record(**over):
+    rec = {"schema": records.SCHEMA, "run_id": "x", "recipe": "classic", "family": "modern",
+           "dataset": "fashion-mnist", "config": {}, "seed": 0, "metrics": [], "final": {"test_acc": 0.8},
+           "provenance": {}}
+    rec.update(over)
+    return rec
+
+
+def test_write_then_read(tmp_path):
+    path = records.write_record(tmp_path, _record())
+    assert path.name == "result.json" and records.read_record(tmp_path)["run_id"] == "x"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "not valid JSON"),
+    ('{"a": 1}', "not a lenet-repro run record"),
+    ('[1, 2]', "not a lenet-repro run record"),
+    (json.dumps(_record(schema="lenet-repro/run-record/99")), "unknown record schema"),
+    (json.dumps({k: v for k, v in _record().items() if k != "final"}), "lacks fields ['final']"),
+])
+def test_bad_records_are_rejected_in_one_line(tmp_path, content, message):
+    p = tmp_path / "result.json"
+    p.write_text(content)
+    with pytest.raises(RecordError, match=message.replace("[", r"\[").replace("]", r"\]")) as e:
+        records.read_record(p)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_record(tmp_path):
+    with pytest.raises(RecordError, match="no such run record"):
+        records.read_record(tmp_path / "nope.json")
+
+
+def test_checkpoint_is_weights_only_loadable(tmp_path):
+    sd = {"w": torch.randn(3, 2)}
+    p = records.save_checkpoint(tmp_path / "c.pt", family="modern", recipe="classic",
+                                model_config={"lr": 0.9, "net": {"channels": [6, 16]}}, state_dict=sd, epoch=3)
+    blob = torch.load(p, weights_only=True)
+    assert blob["format"] == records.CHECKPOINT_FORMAT and blob["epoch"] == 3
+    assert torch.equal(blob["state_dict"]["w"], sd["w"])
+    assert torch.equal(records.load_checkpoint(p)["state_dict"]["w"], sd["w"])
+
+
+def test_foreign_checkpoint_is_rejected(tmp_path):
+    torch.save({"hello": 1}, tmp_path / "c.pt")
+    with pytest.raises(RecordError, match="not a lenet-repro checkpoint"):
+        records.load_checkpoint(tmp_path / "c.pt")
+    (tmp_path / "d.pt").write_bytes(b"garbage")
+    with pytest.raises(RecordError, match="not a loadable checkpoint"):
+        records.load_checkpoint(tmp_path / "d.pt")
+
+
+def test_config_hash_is_order_independent():
+    assert records.config_hash({"a": 1, "b": 2}) == records.config_hash({"b": 2, "a": 1})
+    assert records.config_hash({"a": 1}) != records.config_hash({"a": 2})
