@@ -1,0 +1,14 @@
+"""LeNet-5 as published in LeCun, Bottou, Bengio & Haffner, "Gradient-Based Learning Applied to
+Document Recognition", Proc. IEEE 86(11), 1998: the network of Sec. II-B, the losses of Sec. II-C,
+the initialisation of App. A, SDLM training of App. C, and the distortions of Sec. III-C.
+
+    from lenet1998 import LeNet5, LeNet5Config, pretrained
+    model = pretrained("lenet5")
+"""
+
+from .config import FAITHFUL, LeNet5Config
+from .model import PAPER_CONNECTIONS, PAPER_COUNTS, PAPER_PARAMETERS, LeNet5
+from .pretrained import pretrained
+
+__all__ = ["FAITHFUL", "LeNet5", "LeNet5Config", "PAPER_CONNECTIONS", "PAPER_COUNTS", "PAPER_PARAMETERS",
+           "pretrained"]

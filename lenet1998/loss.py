@@ -1,0 +1,40 @@
+"""Loss functions of Sec. II-C and the decision rule.
+
+- MLE, Eq. 8: E = mean_p y_{D_p} (pull the correct RBF penalty down).
+- MAP, Eq. 9: E = mean_p [ y_{D_p} + log(e^{-j} + sum_i e^{-y_i(Z^p)}) ] (also push the others up;
+  j > 0 keeps penalties that are already large from being pushed further).
+- cross_entropy (ablation, linear output): the usual softmax loss.
+The predicted class is the one with the smallest penalty (largest logit for the linear output).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def mle_loss(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return y.gather(1, target.view(-1, 1)).mean()
+
+
+def map_loss(y: torch.Tensor, target: torch.Tensor, j: float) -> torch.Tensor:
+    """Eq. 9, computed stably: log(e^{-j} + sum e^{-y}) = logsumexp([-j, -y_0, ..., -y_9])."""
+    minus_j = torch.full_like(y[:, :1], -float(j))
+    competition = torch.logsumexp(torch.cat([minus_j, -y], dim=1), dim=1)
+    return (y.gather(1, target.view(-1, 1)).squeeze(1) + competition).mean()
+
+
+def loss_fn(name: str, j: float = 1.0):
+    if name == "mle":
+        return mle_loss
+    if name == "map":
+        return lambda y, t: map_loss(y, t, j)
+    if name == "cross_entropy":
+        return F.cross_entropy
+    raise ValueError(name)
+
+
+def predict(out: torch.Tensor, output: str = "rbf") -> torch.Tensor:
+    return out.argmin(1) if output == "rbf" else out.argmax(1)
+
+

@@ -1,0 +1,318 @@
+"""`lenet train lenet5-1998`: the paper's training recipe (Sec. III-B, Appendix C).
+
+Online updates (batch size 1), the training patterns in one constant random order, 20 passes,
+the per-pass global rate schedule, and SDLM step sizes eta / (mu + h_kk) with h_kk re-estimated
+on 500 patterns before every pass. After every pass: test error, training error and a checkpoint;
+`--resume` continues an interrupted run with an identical outcome (every random choice derives
+from (seed, purpose, pass)).
+
+Several runs can train in lockstep (`train_runs([...])`): each is still batch-1 online, and each
+member's trajectory equals its solo run. The report generator uses this for seeds and ablations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import torch
+
+from lenet_repro import provenance, records
+from lenet_repro.cli_util import run_cli
+from lenet_repro.device import DEVICE_CHOICES, resolve_device
+from lenet_repro.errors import ConfigError
+
+from .backends import Member, make_backend
+from .config import LeNet5Config
+from .data import MnistSplits, load_mnist
+from .distortions import DistortedPool
+from .evaluate import EvalResult, evaluate_params
+from .model import LeNet5
+from .preprocessing import to_input
+from .recipes import LENET1998_RECIPES
+from .sdlm import effective_rates
+from .seeds import generator
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class RunSpec:
+    recipe: str
+    config: LeNet5Config
+    seed: int = 0
+    out_dir: Path | None = None
+
+
+@dataclass
+class _Run:
+    spec: RunSpec
+    member: Member
+    order: torch.Tensor  # the constant random order of the training patterns
+    pool: DistortedPool | None
+    metrics: list = field(default_factory=list)
+    rates: list = field(default_factory=list)  # per pass: spread of the effective rates
+    done: int = 0  # passes completed
+    train_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    last_test: EvalResult | None = None
+    record: dict | None = None
+
+    @property
+    def cfg(self) -> LeNet5Config:
+        return self.spec.config
+
+
+def _rate_spread(model: LeNet5, eps: torch.Tensor) -> dict:
+    """min / median / max of the effective rates, overall and per parameter tensor."""
+    per = {name: [float(eps[s].min()), float(eps[s].max())] for name, s in model.parameter_slices().items()}
+    return {"min": float(eps.min()), "median": float(eps.median()), "max": float(eps.max()), "per_parameter": per}
+
+
+def _check_resume(run: _Run, blob: dict, path: Path) -> None:
+    spec = run.spec
+    if blob.get("family") != "lenet1998" or blob.get("recipe") != spec.recipe:
+        raise ConfigError(f"{path} belongs to recipe {blob.get('recipe')!r}, not {spec.recipe!r}; "
+                          f"use another --out-dir or drop --resume")
+    if blob.get("model_config") != spec.config.to_dict() or blob.get("seed") != spec.seed:
+        raise ConfigError(f"{path} was made with a different config or seed; use another --out-dir, "
+                          f"or --overwrite to start over there")
+
+
+def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, log) -> _Run:
+    cfg = spec.config
+    model = LeNet5(cfg, generator=generator(spec.seed, "init"))
+    n = len(data.train_labels)
+    order = torch.randperm(n, generator=generator(spec.seed, "order"))
+    pool = DistortedPool(cfg, spec.seed, data.train_images, data.train_labels) if cfg.distortions else None
+    run = _Run(spec, Member(cfg, model, model.get_flat()), order, pool)
+    if spec.out_dir is None:
+        return run
+    ckpt = Path(spec.out_dir) / CHECKPOINT
+    if ckpt.exists() and not overwrite:
+        if not resume:
+            raise ConfigError(f"{spec.out_dir} already holds a run; pass --resume to continue (or reuse) it, "
+                              f"--overwrite to start over, or choose another --out-dir")
+        blob = records.load_checkpoint(ckpt)
+        _check_resume(run, blob, ckpt)
+        model.load_state_dict(blob["state_dict"])
+        run.member.params = model.get_flat()
+        run.done, run.metrics, run.rates = blob["passes_done"], blob["metrics"], blob["rates"]
+        run.train_seconds, run.eval_seconds = blob["train_seconds"], blob["eval_seconds"]
+        log(f"{spec.recipe} seed {spec.seed}: resuming after pass {run.done}/{cfg.passes} from {ckpt}")
+        result = Path(spec.out_dir) / records.RESULT_NAME
+        if run.done >= cfg.passes and result.exists():
+            run.record = records.read_record(result)
+    return run
+
+
+def _pass_data(run: _Run, data: MnistSplits, p: int) -> None:
+    """Set this pass's patterns, order and h_kk sample on the run's member."""
+    m, cfg = run.member, run.cfg
+    if run.pool is None:
+        m.images, m.labels, m.order = data.inputs("train", cfg.input_scaling), data.train_labels, run.order
+    else:
+        images01, labels = run.pool.patterns(run.pool.pass_indices(p))
+        m.images, m.labels = to_input(images01, cfg.input_scaling), labels
+        m.order = torch.arange(len(labels))
+    n = len(m.order)
+    k = min(cfg.hkk_patterns, n)
+    if cfg.hkk_sampling == "random":
+        m.hkk_idx = torch.randperm(n, generator=generator(run.spec.seed, "hkk", p))[:k]
+    else:
+        m.hkk_idx = m.order[:k].clone()
+    m.pass_index = p
+
+
+def _checkpoint(run: _Run, final: dict | None = None) -> None:
+    """Self-describing checkpoint after every pass (atomic): weights, config, progress, metrics."""
+    if run.spec.out_dir is None:
+        return
+    run.member.model.set_flat(run.member.params)
+    records.save_checkpoint(
+        Path(run.spec.out_dir) / CHECKPOINT, family="lenet1998", recipe=run.spec.recipe,
+        model_config=run.cfg.to_dict(), state_dict=run.member.model.state_dict(), seed=run.spec.seed,
+        passes_done=run.done, metrics=run.metrics, rates=run.rates, train_seconds=run.train_seconds,
+        eval_seconds=run.eval_seconds, final=final)
+
+
+def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "auto", data_root=None,
+               resume: bool = False, overwrite: bool = False, train_subset: int | None = None,
+               test_subset: int | None = None, data: MnistSplits | None = None, log=print) -> list[dict]:
+    """Train K runs together (K = 1 for a solo run); return their run records."""
+    if not specs:
+        return []
+    if len({str(s.out_dir) for s in specs if s.out_dir}) < len([s for s in specs if s.out_dir]):
+        raise ConfigError("two runs share one --out-dir; give each run its own")
+    dev = torch.device("cpu") if device == "auto" else resolve_device(device)
+    started, t0 = provenance.now_iso(), time.time()
+    data = data or load_mnist(data_root, train_subset, test_subset)
+    runs = [_prepare(s, data, resume, overwrite, log) for s in specs]
+    eng = make_backend(backend, dev, [s.config for s in specs], log)
+    for r in runs:
+        r.member.model.to(eng.device)
+    group = len(runs)
+
+    while True:
+        active = [r for r in runs if r.done < r.cfg.passes and r.record is None]
+        if not active:
+            break
+        for r in active:
+            _pass_data(r, data, r.done)
+        # h_kk before the pass, held fixed during it (App. C)
+        sdlm = [r for r in active if r.cfg.optimizer == "sdlm"]
+        for r, h in zip(sdlm, eng.hkk([r.member for r in sdlm]) if sdlm else []):
+            r.member.eps = effective_rates(h, r.cfg.rate(r.done), r.cfg.mu).float().contiguous()
+        for r in active:
+            if r.cfg.optimizer == "sgd":  # ablation: one rate for all parameters, same schedule shape
+                r.member.eps = torch.full_like(r.member.params, r.cfg.sgd_rate_scale * r.cfg.rate(r.done))
+        t_pass = time.time()
+        results = eng.train_pass([r.member for r in active])
+        pass_seconds = time.time() - t_pass
+        for r, (loss_sum, running_errors) in zip(active, results):
+            t_eval = time.time()
+            test = evaluate_params(eng, r.cfg, r.member.model, r.member.params,
+                                   data.inputs("test", r.cfg.input_scaling), data.test_labels)
+            train = evaluate_params(eng, r.cfg, r.member.model, r.member.params,
+                                    data.inputs("train", r.cfg.input_scaling), data.train_labels)
+            r.eval_seconds += time.time() - t_eval
+            r.train_seconds += pass_seconds
+            n = len(r.member.order)
+            row = {"pass": r.done + 1, "eta": r.cfg.rate(r.done), "train_loss": loss_sum / n,
+                   "train_error_running": 100.0 * running_errors / n, "train_error": train.error,
+                   "train_misses": train.misses, "test_error": test.error, "test_misses": test.misses,
+                   "seconds": pass_seconds, "examples_per_s": n / pass_seconds, "lockstep": group}
+            if r.member.eps is not None and r.cfg.optimizer != "minibatch-sgd":
+                spread = _rate_spread(r.member.model, r.member.eps)
+                r.rates.append(spread)
+                row.update(rate_min=spread["min"], rate_median=spread["median"], rate_max=spread["max"])
+            r.metrics.append(row)
+            r.done += 1
+            r.last_test = test
+            _checkpoint(r)
+            log(f"{r.spec.recipe} s{r.spec.seed} pass {row['pass']:2d}/{r.cfg.passes}: eta {row['eta']:.5f} "
+                f"loss {row['train_loss']:.4f} train err {row['train_error']:.2f}% test err {row['test_error']:.2f}% "
+                f"({row['test_misses']} misses) {row['examples_per_s']:.0f} steps/s"
+                + (f" x{group}" if group > 1 else ""))
+            if r.done == 1 and r.rates:
+                sp = r.rates[0]
+                log(f"  effective rates in pass 1: {sp['min']:.2g} .. {sp['max']:.2g} "
+                    f"(median {sp['median']:.2g}; the paper saw about 7e-5 .. 0.016)")
+
+    out = []
+    for r in runs:
+        if r.record is None:
+            r.record = _finish(r, data, eng, dev, started, t0, group)
+        out.append(r.record)
+    return out
+
+
+def _finish(r: _Run, data: MnistSplits, eng, dev, started: str, t0: float, group: int) -> dict:
+    cfg, m = r.cfg, r.member
+    test = r.last_test or evaluate_params(eng, cfg, m.model, m.params, data.inputs("test", cfg.input_scaling),
+                                          data.test_labels)
+    last = r.metrics[-1]
+    prov = provenance.collect(dev)
+    prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
+                train_seconds=r.train_seconds, eval_seconds=r.eval_seconds, backend=eng.name,
+                lockstep_group=group)
+    config = {**cfg.to_dict(), "train_subset": len(data.train_labels), "test_subset": len(data.test_labels)}
+    record = {
+        "schema": records.SCHEMA,
+        "run_id": f"{r.spec.recipe}-s{r.spec.seed}-{records.config_hash(cfg.to_dict())}",
+        "recipe": r.spec.recipe,
+        "family": "lenet1998",
+        "dataset": "mnist",
+        "config": config,
+        "seed": r.spec.seed,
+        "metrics": r.metrics,
+        "final": {"test_error": test.error, "test_misses": test.misses, "test_n": test.n,
+                  "train_error": last["train_error"], "train_misses": last["train_misses"],
+                  "train_n": len(data.train_labels), "train_loss": last["train_loss"],
+                  "test_acc": 1 - test.error / 100, "train_acc": 1 - last["train_error"] / 100,
+                  "examples_per_s": sum(x["examples_per_s"] for x in r.metrics) / len(r.metrics)},
+        "test_misses_idx": test.missed_idx,
+        "test_predictions_missed": test.missed_pred,
+        "sdlm": {"pass1_rates": r.rates[0] if r.rates else None},
+        "provenance": prov,
+    }
+    if r.spec.out_dir is not None:
+        _checkpoint(r, final=record["final"])
+        record["checkpoint"] = CHECKPOINT
+        records.write_record(r.spec.out_dir, record)
+    return record
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+_FLAG_HELP = {f.name: f.name.replace("_", "-") for f in fields(LeNet5Config)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lenet train lenet5-1998", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("recipe", choices=list(LENET1998_RECIPES))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                   help="auto = CPU: batch-1 online training is latency-bound and the C fast path beats a GPU")
+    p.add_argument("--backend", default="auto", choices=("auto", "fast", "reference"),
+                   help="fast = C kernel (CPU); reference = plain autograd (any device)")
+    p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
+    p.add_argument("--out-dir", default=None, help="default: runs/<recipe>-s<seed>")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out-dir")
+    p.add_argument("--overwrite", action="store_true", help="start over even if --out-dir holds a run")
+    p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--dry-run", action="store_true", help="1 pass on 1,000 patterns: checks the wiring")
+    g = p.add_argument_group("paper options (defaults = the faithful recipe; see lenet1998/config.py)")
+    g.add_argument("--distortions", action="store_true", default=None, help="train on the distorted pool")
+    g.add_argument("--passes", type=int, default=None)
+    for f in fields(LeNet5Config):
+        if f.name in ("distortions", "passes", "schedule"):
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if f.name == "subsampling_coef_init":
+            g.add_argument(flag, type=float, default=None, metavar="FLOAT")
+        elif f.type in ("bool", bool):
+            g.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None, metavar="BOOL")
+        else:
+            typ = {"int": int, "float": float}.get(str(f.type), str)
+            g.add_argument(flag, type=typ, default=None, metavar=str(f.type).upper())
+    g.add_argument("--schedule", type=lambda s: tuple(float(v) for v in s.split(",")), default=None,
+                   metavar="R1,R2,...", help="global rate per pass (the last one repeats)")
+    return p
+
+
+def config_from_args(args) -> LeNet5Config:
+    base = LENET1998_RECIPES[args.recipe]
+    over = {f.name: getattr(args, f.name) for f in fields(LeNet5Config) if getattr(args, f.name, None) is not None}
+    if args.dry_run:
+        over["passes"] = 1
+    return base.replace(**over)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def body() -> int:
+        cfg = config_from_args(args)
+        out = Path(args.out_dir or f"runs/{args.recipe}-s{args.seed}")
+        sub_train = 1000 if args.dry_run else args.train_subset
+        sub_test = 1000 if args.dry_run else args.test_subset
+        (rec,) = train_runs([RunSpec(args.recipe, cfg, args.seed, out)], device=args.device, backend=args.backend,
+                            data_root=args.data_root, resume=args.resume, overwrite=args.overwrite,
+                            train_subset=sub_train, test_subset=sub_test)
+        from lenet_repro.references import describe_paper
+
+        print(describe_paper(rec))
+        print(f"wrote {out / records.RESULT_NAME}")
+        return 0
+
+    return run_cli(body, prog="lenet train")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
