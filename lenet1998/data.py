@@ -17,6 +17,7 @@ class MnistSplits:
     train_labels: torch.Tensor
     test_images: torch.Tensor
     test_labels: torch.Tensor
+    holdout: int = 0  # > 0: the "test" split is the last `holdout` training patterns, not the test set
     _cache: dict | None = None
 
     def inputs(self, split: str, scaling: str) -> torch.Tensor:
@@ -29,11 +30,22 @@ class MnistSplits:
         return self._cache[key]
 
 
-def load_mnist(root=None, train_subset: int | None = None, test_subset: int | None = None) -> MnistSplits:
+def load_mnist(root=None, train_subset: int | None = None, test_subset: int | None = None,
+               holdout: int | None = None) -> MnistSplits:
+    """MNIST splits; with `holdout`, the last `holdout` training patterns replace the test set
+    (for choosing settings without looking at the test digits)."""
+    from lenet_repro.errors import ConfigError
+
     xtr, ytr = datasets.load("mnist", "train", root)
-    xte, yte = datasets.load("mnist", "test", root)
     if train_subset:
         xtr, ytr = xtr[:train_subset], ytr[:train_subset]
-    if test_subset:
-        xte, yte = xte[:test_subset], yte[:test_subset]
-    return MnistSplits(xtr, ytr, xte, yte)
+    if holdout:
+        if not 0 < holdout < len(ytr):
+            raise ConfigError(f"--holdout must be between 1 and {len(ytr) - 1}, got {holdout}")
+        xte, yte = xtr[-holdout:], ytr[-holdout:]
+        xtr, ytr = xtr[:-holdout], ytr[:-holdout]
+    else:
+        xte, yte = datasets.load("mnist", "test", root)
+        if test_subset:
+            xte, yte = xte[:test_subset], yte[:test_subset]
+    return MnistSplits(xtr, ytr, xte, yte, holdout=holdout or 0)

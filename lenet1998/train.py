@@ -45,6 +45,11 @@ class RunSpec:
     config: LeNet5Config
     seed: int = 0
     out_dir: Path | None = None
+    label: str = ""  # shown in the log (default: recipe and seed)
+
+    @property
+    def name(self) -> str:
+        return self.label or f"{self.recipe} s{self.seed}"
 
 
 @dataclass
@@ -102,7 +107,7 @@ def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, lo
         run.member.params = model.get_flat()
         run.done, run.metrics, run.rates = blob["passes_done"], blob["metrics"], blob["rates"]
         run.train_seconds, run.eval_seconds = blob["train_seconds"], blob["eval_seconds"]
-        log(f"{spec.recipe} seed {spec.seed}: resuming after pass {run.done}/{cfg.passes} from {ckpt}")
+        log(f"{spec.name}: resuming after pass {run.done}/{cfg.passes} from {ckpt}")
         result = Path(spec.out_dir) / records.RESULT_NAME
         if run.done >= cfg.passes and result.exists():
             run.record = records.read_record(result)
@@ -141,7 +146,8 @@ def _checkpoint(run: _Run, final: dict | None = None) -> None:
 
 def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "auto", data_root=None,
                resume: bool = False, overwrite: bool = False, train_subset: int | None = None,
-               test_subset: int | None = None, data: MnistSplits | None = None, log=print) -> list[dict]:
+               test_subset: int | None = None, holdout: int | None = None, data: MnistSplits | None = None,
+               log=print) -> list[dict]:
     """Train K runs together (K = 1 for a solo run); return their run records."""
     if not specs:
         return []
@@ -149,7 +155,7 @@ def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "au
         raise ConfigError("two runs share one --out-dir; give each run its own")
     dev = torch.device("cpu") if device == "auto" else resolve_device(device)
     started, t0 = provenance.now_iso(), time.time()
-    data = data or load_mnist(data_root, train_subset, test_subset)
+    data = data or load_mnist(data_root, train_subset, test_subset, holdout)
     runs = [_prepare(s, data, resume, overwrite, log) for s in specs]
     eng = make_backend(backend, dev, [s.config for s in specs], log)
     for r in runs:
@@ -193,7 +199,7 @@ def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "au
             r.done += 1
             r.last_test = test
             _checkpoint(r)
-            log(f"{r.spec.recipe} s{r.spec.seed} pass {row['pass']:2d}/{r.cfg.passes}: eta {row['eta']:.5f} "
+            log(f"{r.spec.name} pass {row['pass']:2d}/{r.cfg.passes}: eta {row['eta']:.5f} "
                 f"loss {row['train_loss']:.4f} train err {row['train_error']:.2f}% test err {row['test_error']:.2f}% "
                 f"({row['test_misses']} misses) {row['examples_per_s']:.0f} steps/s"
                 + (f" x{group}" if group > 1 else ""))
@@ -219,7 +225,8 @@ def _finish(r: _Run, data: MnistSplits, eng, dev, started: str, t0: float, group
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
                 train_seconds=r.train_seconds, eval_seconds=r.eval_seconds, backend=eng.name,
                 lockstep_group=group)
-    config = {**cfg.to_dict(), "train_subset": len(data.train_labels), "test_subset": len(data.test_labels)}
+    config = {**cfg.to_dict(), "train_subset": len(data.train_labels), "test_subset": len(data.test_labels),
+              "holdout": data.holdout}
     record = {
         "schema": records.SCHEMA,
         "run_id": f"{r.spec.recipe}-s{r.spec.seed}-{records.config_hash(cfg.to_dict())}",
@@ -233,7 +240,9 @@ def _finish(r: _Run, data: MnistSplits, eng, dev, started: str, t0: float, group
                   "train_error": last["train_error"], "train_misses": last["train_misses"],
                   "train_n": len(data.train_labels), "train_loss": last["train_loss"],
                   "test_acc": 1 - test.error / 100, "train_acc": 1 - last["train_error"] / 100,
-                  "examples_per_s": sum(x["examples_per_s"] for x in r.metrics) / len(r.metrics)},
+                  "examples_per_s": sum(x["examples_per_s"] for x in r.metrics) / len(r.metrics),
+                  "evaluated_on": (f"holdout: the last {data.holdout} training patterns" if data.holdout
+                                   else "the MNIST test set")},
         "test_misses_idx": test.missed_idx,
         "test_predictions_missed": test.missed_pred,
         "sdlm": {"pass1_rates": r.rates[0] if r.rates else None},
@@ -266,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="start over even if --out-dir holds a run")
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
     p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--holdout", type=int, default=None,
+                   help="evaluate on the last N training patterns instead of the test set (train on the rest)")
     p.add_argument("--dry-run", action="store_true", help="1 pass on 1,000 patterns: checks the wiring")
     g = p.add_argument_group("paper options (defaults = the faithful recipe; see lenet1998/config.py)")
     g.add_argument("--distortions", action="store_true", default=None, help="train on the distorted pool")
@@ -304,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         sub_test = 1000 if args.dry_run else args.test_subset
         (rec,) = train_runs([RunSpec(args.recipe, cfg, args.seed, out)], device=args.device, backend=args.backend,
                             data_root=args.data_root, resume=args.resume, overwrite=args.overwrite,
-                            train_subset=sub_train, test_subset=sub_test)
+                            train_subset=sub_train, test_subset=sub_test, holdout=args.holdout)
         from lenet_repro.references import describe_paper
 
         print(describe_paper(rec))

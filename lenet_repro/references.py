@@ -79,8 +79,7 @@ def paper_references() -> list[Reference]:
         Reference("mnist-web-lenet5-huge-distortions", "MNIST web page table (not the paper)", "mnist", "",
                   "test_error", 0.85, 0.1, 0.75, 0.95, 0, "paper", "context only"),
     ]
-    rows += [_paper(f"paper-fig9-{_slug(label)}", "Fig. 9", "test_error", v, note="context")
-             for label, v in FIG9]
+    rows += [_paper(f"paper-fig9-{_slug(label)}", "Fig. 9", "test_error", v, note=label) for label, v in FIG9]
     return rows
 
 

@@ -6,7 +6,7 @@ one per layer, exactly as Sec. II-B and Table I describe it. On that unrolled gr
 - the Gauss-Newton diagonal is computed connection by connection (Eq. 25-27):
     d2E/da_i^2 = f'(a_i)^2 sum_k w_ki^2 d2E/da_k^2,  h_w = sum over connections sharing w of x_j^2 d2E/da_i^2;
 - one SDLM step is checked against central finite differences.
-Tolerance: float64, 1e-9 relative.
+Tolerance: float64, 1e-9 relative (1e-4 against central differences with h = 1e-5).
 """
 
 import itertools
@@ -146,7 +146,7 @@ def test_one_sdlm_step_against_finite_differences():
     stepped = theta - eps * grad
     for k in torch.randperm(theta.numel(), generator=torch.Generator().manual_seed(3))[:25].tolist() + [0, 59_999]:
         e = torch.zeros_like(theta)
-        e[k] = 1e-6
-        fd = (loss_at(theta + e) - loss_at(theta - e)) / 2e-6
-        assert abs((theta[k] - stepped[k]) - eps[k] * fd) <= 1e-6 * abs(eps[k] * fd) + 1e-12, k
+        e[k] = 1e-5
+        fd = (loss_at(theta + e) - loss_at(theta - e)) / 2e-5
+        assert abs((theta[k] - stepped[k]) - eps[k] * fd) <= 1e-4 * abs(eps[k] * fd) + 1e-12, k
     assert 0.0005 / (0.02 + h.max()) <= eps.min() and eps.max() <= 0.0005 / 0.02

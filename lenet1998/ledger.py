@@ -1,0 +1,34 @@
+"""The fidelity ledger: one row per aspect of the paper (REFERENCE.md section 1, and every choice the
+paper leaves open), with its status -- faithful / assumed / deviates / modernised -- the value used
+and why. The data is `ledger.csv`; the "value used" column is read from the defaults in
+`lenet1998.config`, so it cannot drift from the code. Rendered into the README by
+`python -m reports.readme`.
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+
+from .config import FAITHFUL
+
+STATUSES = ("faithful", "assumed", "deviates", "modernised")
+
+
+def rows() -> list[dict]:
+    with resources.files("lenet1998").joinpath("ledger.csv").open() as f:
+        out = list(csv.DictReader(f))
+    defaults = FAITHFUL.to_dict()
+    for r in out:
+        opts = r["option"].split()
+        r["value used"] = ", ".join(f"{o}={defaults[o]}" for o in opts) if opts else ""
+    return out
+
+
+def markdown() -> str:
+    lines = ["| aspect | the paper | status | value used | why |", "|---|---|---|---|---|"]
+    for r in rows():
+        cells = [r["aspect"], r["paper"], f"**{r['status']}**", f"`{r['value used']}`" if r["value used"] else "",
+                 r["why"]]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,164 @@
+"""The experiment plan, declared as data: what `lenet report` trains, per profile.
+
+Groups:
+- textbook: the book's recipes and exercise variants (Fashion-MNIST; MNIST for that exercise);
+- faithful: LeNet-5 1998 with and without distortions;
+- j-sweep: the MAP constant j of Eq. 9 (the experiment behind the default), measured on a held-out
+  10,000 of the training set, never on the test digits;
+- open-choices: the other readings of what the paper leaves open or contradicts, one at a time;
+- ladder: the ablation ladder, each step adding one modernisation to the previous step;
+- single: each modernisation alone on the faithful network.
+Profiles scale the same plan: `smoke` (seconds, tiny subsets, for CI), `quick` (minutes on 2 CPU
+cores), `full` (the real replication: every recipe at full length, >= 3 seeds for headline rows).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+from lenet1998.config import FAITHFUL
+from lenet_repro.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Experiment:
+    id: str  # unique, path-like: "<group>/<name>"
+    group: str
+    family: str  # modern | lenet1998
+    recipe: str
+    label: str
+    overrides: dict = field(default_factory=dict)  # recipe / LeNet5Config overrides
+    headline: bool = False  # gets the profile's headline seed count
+    step: int | None = None  # position on the ablation ladder
+    holdout: bool = False  # evaluate on held-out training patterns instead of the test set
+
+
+# ---- the modernisations, in ladder order (later entries override earlier ones) --------------------
+MODERNISATIONS: list[tuple[str, str, dict]] = [
+    ("sigmoid", "activation: scaled tanh -> sigmoid", {"activation": "sigmoid"}),
+    ("relu", "activation: sigmoid -> ReLU", {"activation": "relu"}),
+    ("avgpool", "subsampling: trainable -> average pooling", {"subsampling": "avgpool"}),
+    ("maxpool", "subsampling: average -> max pooling", {"subsampling": "maxpool"}),
+    ("dense-c3", "C3: Table I -> dense", {"c3_table": "dense"}),
+    ("softmax", "output: RBF + MAP -> linear + softmax cross-entropy", {"output": "linear", "loss": "cross_entropy"}),
+    ("sgd", "optimizer: SDLM -> plain online SGD (same schedule shape)", {"optimizer": "sgd"}),
+    ("minibatch", "optimizer: online -> minibatch SGD", {"optimizer": "minibatch-sgd"}),
+    ("xavier", "init: 2.4/sqrt(F_i) -> Xavier", {"init": "xavier"}),
+    ("unit-input", "input: -0.1/1.175 -> [0, 1]", {"input_scaling": "unit"}),
+]
+
+J_VALUES = (0.1, 1.0, 3.0, 10.0, 30.0)
+BASELINE = "ladder/00-faithful"
+
+# The other readings of the paper's open or contradictory points (each alone, on the faithful default).
+OPEN_CHOICES: list[tuple[str, str, dict]] = [
+    ("subsampling-sum", "S2/S4 add the 4 inputs (Sec. II-B) instead of averaging (Sec. II-A)", {"subsampling": "sum"}),
+    ("init-literal", "init U(-2.4/F_i, 2.4/F_i) taken literally", {"init": "lecun"}),
+    ("bias-zero", "biases start at 0", {"bias_init": "zero"}),
+    ("loss-mle", "MLE criterion (Eq. 8) instead of MAP", {"loss": "mle"}),
+    ("hkk-consecutive", "h_kk on the first 500 patterns of the order", {"hkk_sampling": "consecutive"}),
+    ("rbf-trainable", "RBF prototypes trainable", {"rbf_trainable": True}),
+]
+
+TEXTBOOK = ["classic", "d2l-2nd", "zh-1st", "djl", "exercise-maxpool", "exercise-relu", "exercise-channels",
+            "exercise-mnist"]
+
+
+def experiments() -> list[Experiment]:
+    ex = [Experiment(f"textbook/{r}", "textbook", "modern", r, r, headline=(r == "classic")) for r in TEXTBOOK]
+    ex += [
+        Experiment("faithful/lenet5-1998", "faithful", "lenet1998", "lenet5-1998", "LeNet-5 (1998 recipe)",
+                   headline=True),
+        Experiment("faithful/lenet5-1998-distortions", "faithful", "lenet1998", "lenet5-1998-distortions",
+                   "LeNet-5 trained with distortions", headline=True),
+    ]
+    ex += [Experiment(f"j-sweep/j={j:g}", "j-sweep", "lenet1998", "lenet5-1998", f"MAP j = {j:g}",
+                      {"map_j": j}, holdout=True) for j in sorted({*J_VALUES, FAITHFUL.map_j})]
+    ex += [Experiment(f"open-choices/{key}", "open-choices", "lenet1998", "lenet5-1998", label, over)
+           for key, label, over in OPEN_CHOICES]
+    # the baseline of the ablations and of the j sweep: the faithful network at the ablation length
+    ex.append(Experiment(BASELINE, "ladder", "lenet1998", "lenet5-1998", "0. faithful LeNet-5 (baseline)", {}, step=0))
+    cumulative: dict = {}
+    for step, (key, label, over) in enumerate(MODERNISATIONS, start=1):
+        cumulative = {**cumulative, **over}
+        ex.append(Experiment(f"ladder/{step:02d}-{key}", "ladder", "lenet1998", "lenet5-1998",
+                             f"{step}. + {label}", dict(cumulative), step=step))
+        ex.append(Experiment(f"single/{key}", "single", "lenet1998", "lenet5-1998", f"only {label}", dict(over)))
+    return ex
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    headline_seeds: int
+    other_seeds: int
+    sweep_seeds: int = 1  # seeds for the j sweep
+    train_subset: int | None = None  # None = all 60,000
+    test_subset: int | None = None  # None = all 10,000
+    epochs: int | None = None  # textbook epochs (None = the recipe's)
+    passes: int | None = None  # faithful passes (None = the paper's 20)
+    ablation_passes: int | None = None  # passes for j-sweep / ladder / single (None = as `passes`)
+    holdout: int = 10_000  # held-out training patterns for the j sweep
+    groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "open-choices", "ladder", "single")
+    note: str = ""
+
+
+PROFILES = {
+    "smoke": Profile("smoke", 1, 1, train_subset=500, test_subset=300, epochs=1, passes=1, ablation_passes=1,
+                     holdout=100, note="seconds: tiny subsets, one epoch/pass; checks the whole pipeline (CI)"),
+    "quick": Profile("quick", 1, 1, passes=None, ablation_passes=2,
+                     note="minutes: one seed of everything at full length, ablations for 2 passes"),
+    "full": Profile("full", 5, 1, sweep_seeds=2,
+                    note="the replication: full length everywhere, 5 seeds for the headline rows"),
+}
+
+
+@dataclass(frozen=True)
+class RunItem:
+    experiment: Experiment
+    seed: int
+    overrides: dict  # experiment overrides + the profile's length/subset settings
+    train_subset: int | None
+    test_subset: int | None
+    holdout: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.experiment.id}/s{self.seed}"
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
+def build_plan(profile: str | Profile, seeds: int | None = None, only: str | None = None) -> list[RunItem]:
+    """The runs of a profile. `seeds` overrides the seed counts; `only` is a glob on experiment ids."""
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    if seeds is not None and seeds < 1:
+        raise ConfigError(f"--seeds must be a positive integer, got {seeds}")
+    items = []
+    for ex in experiments():
+        if ex.group not in prof.groups:
+            continue
+        if only and not any(fnmatch.fnmatch(ex.id, pat.strip()) or pat.strip() in ex.id
+                            for pat in only.split(",")):
+            continue
+        n = seeds or (prof.headline_seeds if ex.headline else prof.sweep_seeds if ex.group == "j-sweep"
+                      else prof.other_seeds)
+        over = dict(ex.overrides)
+        if ex.family == "modern":
+            if prof.epochs:
+                over["epochs"] = prof.epochs
+        else:
+            passes = prof.passes if ex.group == "faithful" else (prof.ablation_passes or prof.passes)
+            if passes:
+                over["passes"] = passes
+        items += [RunItem(ex, s, over, prof.train_subset, prof.test_subset, prof.holdout if ex.holdout else None)
+                  for s in range(n)]
+    if only and not items:
+        raise ConfigError(f"--only {only!r} matches no experiment; ids look like textbook/classic, "
+                          f"faithful/lenet5-1998, ladder/03-avgpool, single/softmax, j-sweep/j=10")
+    return items

@@ -1,0 +1,158 @@
+"""Regenerate the README's generated blocks from recorded data (never edit them by hand).
+
+    python -m reports.readme            # rewrite the blocks in README.md
+    python -m reports.readme --check    # exit 1 if a block is stale (the test suite runs this)
+
+Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
+- results: the headline table, from the committed full report's run records (reports/full/runs);
+- ledger: the fidelity ledger (lenet1998/ledger.csv + the defaults in lenet1998/config.py);
+- speed: the online-step benchmark (benchmarks/results/online_step.json) and GPU measurements;
+- timings: measured wall times of the set-up commands and report profiles (benchmarks/results/timings.json).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from lenet_repro.references import get_reference
+
+from .plan import build_plan
+from .stats import clopper_pearson, mean_sd
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+FULL = ROOT / "reports" / "full"
+BENCH = ROOT / "benchmarks" / "results"
+
+
+def load_outcomes(out: Path, profile: str = "full"):
+    from .runner import run_plan
+
+    return run_plan(build_plan(profile), out, readonly=True, log=lambda s: None)
+
+
+def _runs(outcomes, exp_id):
+    return [o for o in outcomes if o.item.experiment.id == exp_id and o.record]
+
+
+def results_block(out: Path = FULL) -> str:
+    if not (out / "results.csv").exists():
+        return "_No full report has been committed yet (`make report PROFILE=full`)._\n"
+    outcomes = load_outcomes(out)
+    lines = ["| model | runs | ours | published | verdict |", "|---|---|---|---|---|"]
+    for exp_id, ref_id in (("faithful/lenet5-1998", "paper-lenet5"),
+                           ("faithful/lenet5-1998-distortions", "paper-lenet5-distortions")):
+        runs = _runs(outcomes, exp_id)
+        if not runs:
+            continue
+        ref = get_reference(ref_id)
+        errs = [o.record["final"]["test_error"] for o in runs]
+        k = sum(o.record["final"]["test_misses"] for o in runs)
+        n = sum(o.record["final"]["test_n"] for o in runs)
+        lo, hi = clopper_pearson(k, n)
+        m, sd = mean_sd(errs)
+        tr = mean_sd([o.record["final"]["train_error"] for o in runs])[0]
+        per_seed = ", ".join(f"{e:.2f}" for e in errs)
+        verdict = "consistent" if 100 * lo <= ref.high and 100 * hi >= ref.low else (
+            "better" if 100 * hi < ref.low else "worse")
+        sdtxt = f" +- {sd:.2f}" if len(runs) > 1 else ""
+        lines.append(f"| {exp_id.split('/')[1]} (MNIST) | {len(runs)} seeds, {len(runs[0].record['metrics'])} passes "
+                     f"| test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; pooled 95 % CI {100 * lo:.2f}-{100 * hi:.2f}); "
+                     f"training error {tr:.2f} % | {ref.value} % +- {ref.uncertainty} ({ref.source.split(', ', 1)[1]})"
+                     + ("; training error 0.35 %" if ref_id == "paper-lenet5" else "") + f" | {verdict} |")
+    classic = _runs(outcomes, "textbook/classic")
+    if classic:
+        ref = get_reference("d2l-classic-test-acc")
+        accs = [o.record["final"]["test_acc"] for o in classic]
+        m, sd = mean_sd(accs)
+        inside = "inside the book's range" if ref.low <= m <= ref.high else "OUTSIDE the book's range"
+        lines.append(f"| textbook classic LeNet (Fashion-MNIST) | {len(classic)} seeds, 10 epochs | test acc "
+                     f"**{m:.3f}**" + (f" +- {sd:.3f}" if len(accs) > 1 else "") +
+                     f" (loss {mean_sd([o.record['final']['train_loss'] for o in classic])[0]:.3f}, train acc "
+                     f"{mean_sd([o.record['final']['train_acc'] for o in classic])[0]:.3f}) | the book's "
+                     f"{ref.n_builds} builds: {ref.low:.3f}-{ref.high:.3f} (median {ref.value:.3f}) | {inside} |")
+    recs = [o.record for o in outcomes if o.record]
+    commits = sorted({(r["provenance"].get("git_commit") or "?")[:10] for r in recs})
+    devices = sorted({r["provenance"]["device_name"] for r in recs})
+    failed = sum(o.record is None for o in outcomes)
+    lines += ["", f"From the committed full report ([reports/full/REPORT.md](reports/full/REPORT.md)): "
+                  f"{len(recs)} runs on {', '.join(devices)}, commits {', '.join(commits)}"
+                  + (f"; {failed} runs missing or failed" if failed else "") + "."]
+    return "\n".join(lines) + "\n"
+
+
+def ledger_block() -> str:
+    from lenet1998 import ledger
+
+    return ledger.markdown()
+
+
+def speed_block() -> str:
+    p = BENCH / "online_step.json"
+    if not p.exists():
+        return "_Run `python benchmarks/online_step.py` to measure._\n"
+    r = json.loads(p.read_text())
+    naive = next(v for k, v in r["us_per_step"].items() if k.startswith("naive"))
+    lines = [f"Measured by `python benchmarks/online_step.py` on {r['machine']} ({r['cpus']} CPUs), torch {r['torch']}, "
+             f"{r['measured_at'][:10]} (medians of {r['repeats']} repeats):", "",
+             "| path | us/step | steps/s | vs naive |", "|---|---:|---:|---:|"]
+    for k, v in r["us_per_step"].items():
+        lines.append(f"| {k} | {v:.0f} | {1e6 / v:.0f} | {naive / v:.1f}x |")
+    h = r["hkk_500_ms"]
+    lines += ["", f"h_kk on 500 patterns: reference {h['reference']:.0f} ms, fast {h['fast']:.1f} ms. "
+                  f"`speedup: {r['speedup_fast_vs_naive']:.1f}x, lockstep K=8: {r['lockstep_k8_steps_per_s']:.0f} steps/s`"]
+    g = BENCH / "gpu.json"
+    if g.exists():
+        gr = json.loads(g.read_text())
+        lines += ["", f"GPU ({gr['device']}): {gr['summary']}"]
+    return "\n".join(lines) + "\n"
+
+
+def timings_block() -> str:
+    p = BENCH / "timings.json"
+    if not p.exists():
+        return "_No timings recorded yet (`python benchmarks/timings.py`)._\n"
+    latest = {}
+    for e in json.loads(p.read_text()):
+        latest[e["name"]] = e
+    lines = ["| what | command | wall time | peak memory | machine | measured |", "|---|---|---:|---:|---|---|"]
+    for e in latest.values():
+        lines.append(f"| {e['name']} | `{e['command']}` | {e['wall_seconds'] / 60:.1f} min | {e['max_rss_mb']} MB "
+                     f"| {e['machine']} | {e['date'][:10]} |")
+    return "\n".join(lines) + "\n"
+
+
+BLOCKS = {"results": results_block, "ledger": ledger_block, "speed": speed_block, "timings": timings_block}
+
+
+def render(text: str) -> str:
+    for name, fn in BLOCKS.items():
+        pat = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
+        if not pat.search(text):
+            raise SystemExit(f"README.md has no '<!-- BEGIN {name} -->' block")
+        body = fn()
+        text = pat.sub(lambda m: m.group(1) + body + m.group(2), text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    old = README.read_text()
+    new = render(old)
+    if "--check" in argv:
+        if new != old:
+            print("README.md is stale: run `python -m reports.readme`", file=sys.stderr)
+            return 1
+        return 0
+    from lenet_repro.atomic import write_text
+
+    write_text(README, new)
+    print("README.md regenerated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""The report's tables, built from run records only (never typed by hand).
+
+- `results_frame`: one row per run (results.csv), with provenance columns;
+- Table 1: textbook runs vs the book's builds;
+- Table 2: the faithful network vs the paper (Clopper-Pearson intervals, verdicts);
+- Table 3: the ablation ladder and single changes (change vs the faithful baseline, McNemar);
+- the j sweep.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from lenet_repro.references import book_builds, get_reference, load_references
+
+from .check import check
+from .runner import Outcome
+from .stats import clopper_pearson, mcnemar, mean_sd
+
+
+def results_frame(outcomes: list[Outcome]) -> pd.DataFrame:
+    rows = []
+    for o in outcomes:
+        ex, rec = o.item.experiment, o.record
+        row = {"experiment": ex.id, "group": ex.group, "label": ex.label, "family": ex.family, "recipe": ex.recipe,
+               "seed": o.item.seed, "status": "ok" if rec else "failed", "error": o.error or ""}
+        if rec:
+            f, p = rec["final"], rec["provenance"]
+            row.update(
+                dataset=rec["dataset"], test_acc=f.get("test_acc"), test_error=f.get("test_error"),
+                test_misses=f.get("test_misses"), test_n=f.get("test_n"), train_acc=f.get("train_acc"),
+                train_error=f.get("train_error"), train_loss=f.get("train_loss"),
+                examples_per_s=f.get("examples_per_s"), epochs_or_passes=len(rec["metrics"]),
+                wall_seconds=p.get("wall_seconds"), train_seconds=p.get("train_seconds"),
+                device=p.get("device"), device_name=p.get("device_name"), backend=p.get("backend", "torch"),
+                torch=p.get("torch"), torchvision=p.get("torchvision"), python=p.get("python"),
+                git_commit=p.get("git_commit"), git_dirty=p.get("git_dirty"), started_at=p.get("started_at"),
+                finished_at=p.get("finished_at"), run_id=rec["run_id"], run_dir=str(o.run_dir))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt_ms(values: list[float], digits: int = 3) -> str:
+    m, sd = mean_sd(values)
+    if math.isnan(m):
+        return "-"
+    return f"{m:.{digits}f}" + (f" +- {sd:.{digits}f}" if not math.isnan(sd) else "") + f" (n={len(values)})"
+
+
+def _ok(outcomes, exp_id):
+    return [o for o in outcomes if o.item.experiment.id == exp_id and o.record]
+
+
+def _failed(outcomes, exp_id):
+    return [o for o in outcomes if o.item.experiment.id == exp_id and not o.record]
+
+
+# ---- Table 1 -------------------------------------------------------------------------------------
+
+def table_textbook(outcomes: list[Outcome]) -> pd.DataFrame:
+    refs = load_references()
+    builds = book_builds()
+    rows = []
+    recipes = []
+    for o in outcomes:
+        if o.item.experiment.group == "textbook" and o.item.experiment.recipe not in recipes:
+            recipes.append(o.item.experiment.recipe)
+    from modern.recipes import get_recipe
+
+    for recipe in recipes:
+        runs = _ok(outcomes, f"textbook/{recipe}")
+        accs = [o.record["final"]["test_acc"] for o in runs]
+        full_length = all(len(o.record["metrics"]) == get_recipe(recipe).epochs and o.record["final"]["test_n"] == 10000
+                          for o in runs)
+        ours = _fmt_ms(accs) + (f"; {len(_failed(outcomes, f'textbook/{recipe}'))} FAILED"
+                                if _failed(outcomes, f"textbook/{recipe}") else "")
+        mean = mean_sd(accs)[0]
+        book = [r for r in refs.values() if r.recipe == recipe and r.metric == "test_acc"]
+        if not book:
+            rows.append({"recipe": recipe, "book (edition, framework)": "no printed number", "builds": 0,
+                         "book test acc min / median / max": "-", "ours test acc mean +- sd": ours,
+                         "inside the book's spread": "-"})
+            continue
+        for r in book:
+            if r.id.startswith("d2l-") and r.id.count("-") >= 4 and recipe == "classic":
+                lang, fw = r.id.split("-")[1:3]
+                g = builds[(builds.lang == lang) & (builds.framework == fw)]["test_acc"]
+                spread = f"{g.min():.3f} / {g.median():.3f} / {g.max():.3f}"
+            elif r.kind == "spread":
+                spread = f"{r.low:.3f} / {r.value:.3f} / {r.high:.3f}"
+            else:
+                spread = f"{r.value:.3f} (one build; +-{r.uncertainty:.3f} assumed)"
+            inside = ("-" if math.isnan(mean) else "n/a (shortened run)" if not full_length
+                      else "yes" if r.low <= mean <= r.high else "NO")
+            rows.append({"recipe": recipe, "book (edition, framework)": r.source, "builds": r.n_builds,
+                         "book test acc min / median / max": spread, "ours test acc mean +- sd": ours,
+                         "inside the book's spread": inside})
+    return pd.DataFrame(rows)
+
+
+def table_textbook_detail(outcomes: list[Outcome]) -> pd.DataFrame:
+    """Loss / train acc / test acc / examples per second of every textbook run, beside the book's ranges."""
+    rows = []
+    for o in outcomes:
+        if o.item.experiment.group != "textbook" or not o.record:
+            continue
+        f = o.record["final"]
+        rows.append({"recipe": o.item.experiment.recipe, "seed": o.item.seed, "epochs": len(o.record["metrics"]),
+                     "loss": round(f["train_loss"], 3), "train acc": round(f["train_acc"], 3),
+                     "test acc": round(f["test_acc"], 3), "examples/s": round(f["examples_per_s"]),
+                     "device": o.record["provenance"]["device_name"]})
+    return pd.DataFrame(rows)
+
+
+# ---- Table 2 -------------------------------------------------------------------------------------
+
+def _ci_str(k: int, n: int) -> str:
+    lo, hi = clopper_pearson(k, n)
+    return f"{100 * lo:.2f}-{100 * hi:.2f}"
+
+
+def table_faithful(outcomes: list[Outcome]) -> pd.DataFrame:
+    rows = []
+    for exp_id, ref_id in (("faithful/lenet5-1998", "paper-lenet5"),
+                           ("faithful/lenet5-1998-distortions", "paper-lenet5-distortions")):
+        runs = _ok(outcomes, exp_id)
+        ref = get_reference(ref_id)
+        for o in runs:
+            f = o.record["final"]
+            v = check(o.record, ref_id) if f["test_n"] == 10000 else None
+            rows.append({"model": exp_id.split("/")[1], "seed": o.item.seed, "passes": len(o.record["metrics"]),
+                         "test error %": f"{f['test_error']:.2f}", "misses": f"{f['test_misses']}/{f['test_n']}",
+                         "95% CI %": _ci_str(f["test_misses"], f["test_n"]),
+                         "train error %": f"{f['train_error']:.2f}",
+                         "paper %": f"{ref.value} +- {ref.uncertainty}",
+                         "verdict": v.verdict if v else "n/a (subset)"})
+        for o in _failed(outcomes, exp_id):
+            rows.append({"model": exp_id.split("/")[1], "seed": o.item.seed, "test error %": "FAILED",
+                         "verdict": o.error})
+        if len(runs) > 1:
+            k = sum(o.record["final"]["test_misses"] for o in runs)
+            n = sum(o.record["final"]["test_n"] for o in runs)
+            errs = [o.record["final"]["test_error"] for o in runs]
+            tr = [o.record["final"]["train_error"] for o in runs]
+            m, sd = mean_sd(errs)
+            lo, hi = clopper_pearson(k, n)
+            verdict = ("consistent" if 100 * lo <= ref.high and 100 * hi >= ref.low
+                       else ("better" if 100 * hi < ref.low else "worse"))
+            rows.append({"model": exp_id.split("/")[1], "seed": f"mean of {len(runs)}",
+                         "passes": len(runs[0].record["metrics"]),
+                         "test error %": f"{m:.2f} +- {sd:.2f}", "misses": f"{k}/{n} pooled",
+                         "95% CI %": f"{100 * lo:.2f}-{100 * hi:.2f}",
+                         "train error %": f"{mean_sd(tr)[0]:.2f}", "paper %": f"{ref.value} +- {ref.uncertainty}",
+                         "verdict": verdict if n >= 10000 * len(runs) else "n/a (subset)"})
+    return pd.DataFrame(rows)
+
+
+def table_fig9() -> pd.DataFrame:
+    refs = [r for r in load_references().values() if r.id.startswith("paper-fig9-")]
+    return pd.DataFrame([{"classifier (Fig. 9)": r.note, "test error %": r.value, "reference id": r.id}
+                         for r in refs])
+
+
+# ---- Table 3 and the j sweep ----------------------------------------------------------------------
+
+def _paired(base_runs, runs):
+    """Sum the discordant counts over seed-matched pairs, then one exact McNemar test."""
+    base = {o.item.seed: set(o.record["test_misses_idx"]) for o in base_runs}
+    only_a = only_b = 0
+    for o in runs:
+        if o.item.seed in base and o.record["final"]["test_n"] == base_runs[0].record["final"]["test_n"]:
+            t = mcnemar(base[o.item.seed], o.record["test_misses_idx"])
+            only_a += t.only_a
+            only_b += t.only_b
+    if only_a + only_b == 0:
+        return only_a, only_b, 1.0
+    from scipy.stats import binomtest
+
+    return only_a, only_b, float(binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue)
+
+
+def _ablation_rows(outcomes, exp_ids, baseline_id):
+    base = _ok(outcomes, baseline_id)
+    bmean = mean_sd([o.record["final"]["test_error"] for o in base])[0]
+    rows = []
+    for exp_id in exp_ids:
+        runs = _ok(outcomes, exp_id)
+        ex = next((o.item.experiment for o in outcomes if o.item.experiment.id == exp_id), None)
+        if ex is None:
+            continue
+        if not runs:
+            rows.append({"step": ex.step or "", "change": ex.label, "test error %": "FAILED"})
+            continue
+        k = sum(o.record["final"]["test_misses"] for o in runs)
+        n = sum(o.record["final"]["test_n"] for o in runs)
+        m = mean_sd([o.record["final"]["test_error"] for o in runs])[0]
+        only_base, only_new, p = _paired(base, runs) if base else (0, 0, float("nan"))
+        rows.append({"step": ex.step if ex.step is not None else "", "change": ex.label,
+                     "seeds": len(runs), "passes": len(runs[0].record["metrics"]),
+                     "test error %": f"{m:.2f}", "95% CI %": _ci_str(k, n),
+                     "train error %": f"{mean_sd([o.record['final']['train_error'] for o in runs])[0]:.2f}",
+                     "vs faithful (points)": f"{m - bmean:+.2f}" if not math.isnan(bmean) else "-",
+                     "missed only by faithful / only by this": f"{only_base} / {only_new}",
+                     "McNemar p": f"{p:.3g}"})
+    return rows
+
+
+def table_ablation(outcomes: list[Outcome], group: str, baseline_id: str) -> pd.DataFrame:
+    ids = []
+    for o in outcomes:
+        if o.item.experiment.group == group and o.item.experiment.id not in ids + [baseline_id]:
+            ids.append(o.item.experiment.id)
+    if not ids:
+        return pd.DataFrame()
+    rows = _ablation_rows(outcomes, [baseline_id] + ids, baseline_id)
+    if rows and rows[0]["change"].startswith("0."):
+        rows[0]["step"] = 0
+        rows[0]["change"] = "faithful LeNet-5 (baseline)"
+    return pd.DataFrame(rows)
+
+
+def table_j(outcomes: list[Outcome], default_j: float) -> pd.DataFrame:
+    """The j sweep, on held-out training patterns; changes relative to the default j."""
+    sweep = sorted({o.item.experiment.id for o in outcomes if o.item.experiment.group == "j-sweep"},
+                   key=lambda i: float(i.split("=")[1]))
+    baseline_id = f"j-sweep/j={default_j:g}"
+    if not sweep or baseline_id not in sweep:
+        return pd.DataFrame()
+    rows = _ablation_rows(outcomes, sweep, baseline_id)
+    for r in rows:
+        r.pop("step", None)
+        j = float(r["change"].split("=")[1])
+        r["change"] = f"j = {j:g}" + (" (default)" if j == default_j else "")
+        r["vs default j (points)"] = r.pop("vs faithful (points)")
+        r["missed only by default / only by this"] = r.pop("missed only by faithful / only by this")
+        r["held-out error %"] = r.pop("test error %")
+    return pd.DataFrame(rows)

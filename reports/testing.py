@@ -1,0 +1,18 @@
+"""A pytest helper for users' regression tests against published numbers.
+
+    from reports.testing import assert_consistent
+
+    def test_my_lenet5_matches_the_paper():
+        assert_consistent("runs/lenet5-1998-s0/result.json", "paper-lenet5")
+"""
+
+from __future__ import annotations
+
+from .check import Verdict, check
+
+
+def assert_consistent(result, reference_id: str | None = None, allow_better: bool = False) -> Verdict:
+    v = check(result, reference_id)
+    if not (v.consistent or (allow_better and v.verdict == "better")):
+        raise AssertionError(str(v))
+    return v

@@ -1,0 +1,101 @@
+"""The report generator: the plan as data, the smoke profile end to end, caching, failures."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from lenet_repro.errors import ConfigError
+from reports.plan import BASELINE, MODERNISATIONS, PROFILES, build_plan, experiments
+from reports.report import main as report_main
+
+
+def test_profiles_and_seeds():
+    full = build_plan("full")
+    seeds = {}
+    for it in full:
+        seeds.setdefault(it.experiment.id, set()).add(it.seed)
+    assert len(seeds["faithful/lenet5-1998"]) >= 3 and len(seeds["textbook/classic"]) >= 3
+    assert all("passes" not in it.overrides for it in full if it.experiment.family == "lenet1998")
+    smoke = build_plan("smoke")
+    assert all(it.train_subset == 500 for it in smoke)
+    assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "open-choices", "ladder",
+                                                     "single"}
+    assert all(it.holdout for it in smoke if it.experiment.group == "j-sweep")
+    assert not any(it.holdout for it in smoke if it.experiment.group != "j-sweep")
+    assert set(PROFILES) == {"smoke", "quick", "full"}
+
+
+def test_the_ladder_makes_one_change_at_a_time():
+    ladder = [e for e in experiments() if e.group == "ladder" and e.id != BASELINE]
+    assert len(ladder) == len(MODERNISATIONS)
+    for prev, cur, (_, _, change) in zip([{}] + [e.overrides for e in ladder], ladder, MODERNISATIONS):
+        assert cur.overrides == {**prev, **change}
+    assert ladder[-1].overrides["activation"] == "relu" and ladder[-1].overrides["subsampling"] == "maxpool"
+    singles = {e.id: e.overrides for e in experiments() if e.group == "single"}
+    assert singles["single/softmax"] == {"output": "linear", "loss": "cross_entropy"}
+
+
+def test_only_and_bad_arguments():
+    items = build_plan("quick", only="textbook/classic,faithful/*")
+    assert {i.experiment.id for i in items} == {"textbook/classic", "faithful/lenet5-1998",
+                                               "faithful/lenet5-1998-distortions"}
+    with pytest.raises(ConfigError, match="matches no experiment"):
+        build_plan("quick", only="nothing/here")
+    with pytest.raises(ConfigError, match="unknown profile"):
+        build_plan("huge")
+    with pytest.raises(ConfigError, match="--seeds must be"):
+        build_plan("quick", seeds=0)
+
+
+def test_report_cli_bad_input(capsys):
+    assert report_main(["--profile", "smoke", "--jobs", "0"]) == 1
+    assert "--jobs must be a positive integer" in capsys.readouterr().err
+    assert report_main(["--profile", "smoke", "--only", "zzz"]) == 1
+    assert "matches no experiment" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_smoke_report_end_to_end_and_cache(tmp_path, capsys):
+    out = tmp_path / "smoke"
+    assert report_main(["--profile", "smoke", "--out", str(out)]) == 0
+    report = (out / "REPORT.md").read_text()
+    for heading in ("Table 1", "Table 2", "Table 3", "Choosing j", "Provenance", "Failed runs"):
+        assert heading in report
+    df = pd.read_csv(out / "results.csv")
+    assert len(df) == len(build_plan("smoke")) and (df.status == "ok").all()
+    assert {"git_commit", "torch", "device_name", "wall_seconds", "seed"} <= set(df.columns)
+    for fig in ("learning_curves", "misses", "rbf_bitmaps", "activations", "textbook_curves"):
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 1000
+    capsys.readouterr()
+    assert report_main(["--profile", "smoke", "--out", str(out)]) == 0  # everything from the cache
+    assert "0 textbook and 0 faithful to train" in capsys.readouterr().out
+
+
+@pytest.mark.data
+def test_a_crashed_run_is_retried_then_reported(tmp_path, monkeypatch, capsys):
+    import modern.train
+
+    calls = {"n": 0}
+    real = modern.train.train
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("simulated crash")
+        return real(*a, **k)
+
+    monkeypatch.setattr(modern.train, "train", flaky)
+    out = tmp_path / "r"
+    assert report_main(["--profile", "smoke", "--only", "textbook/classic", "--out", str(out)]) == 0
+    assert calls["n"] == 2 and "FAILED textbook/classic/s0 (attempt 1)" in capsys.readouterr().out
+
+    def broken(*a, **k):
+        raise RuntimeError("always broken")
+
+    monkeypatch.setattr(modern.train, "train", broken)
+    out2 = tmp_path / "r2"
+    assert report_main(["--profile", "smoke", "--only", "textbook/djl", "--out", str(out2), "--retries", "1"]) == 1
+    failures = json.loads((out2 / "failures.json").read_text())
+    assert failures and failures[0]["run"] == "textbook/djl/s0" and "always broken" in failures[0]["error"]
+    assert "textbook/djl/s0`: RuntimeError: always broken" in (out2 / "REPORT.md").read_text()
