@@ -94,6 +94,7 @@ class Profile:
     headline_seeds: int
     other_seeds: int
     sweep_seeds: int = 1  # seeds for the j sweep
+    distortion_seeds: int | None = None  # seeds for the distortion runs (None = headline_seeds)
     train_subset: int | None = None  # None = all 60,000
     test_subset: int | None = None  # None = all 10,000
     epochs: int | None = None  # textbook epochs (None = the recipe's)
@@ -109,8 +110,8 @@ PROFILES = {
                      holdout=100, note="seconds: tiny subsets, one epoch/pass; checks the whole pipeline (CI)"),
     "quick": Profile("quick", 1, 1, passes=None, ablation_passes=2,
                      note="minutes: one seed of everything at full length, ablations for 2 passes"),
-    "full": Profile("full", 5, 1, sweep_seeds=2,
-                    note="the replication: full length everywhere, 5 seeds for the headline rows"),
+    "full": Profile("full", 5, 1, sweep_seeds=2, distortion_seeds=3,
+                    note="the replication: full length everywhere, 5 seeds for the headline rows (3 with distortions)"),
 }
 
 
@@ -146,8 +147,11 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
         if only and not any(fnmatch.fnmatch(ex.id, pat.strip()) or pat.strip() in ex.id
                             for pat in only.split(",")):
             continue
-        n = seeds or (prof.headline_seeds if ex.headline else prof.sweep_seeds if ex.group == "j-sweep"
-                      else prof.other_seeds)
+        if ex.recipe.endswith("distortions") and prof.distortion_seeds:
+            n = seeds or prof.distortion_seeds
+        else:
+            n = seeds or (prof.headline_seeds if ex.headline else prof.sweep_seeds if ex.group == "j-sweep"
+                          else prof.other_seeds)
         over = dict(ex.overrides)
         if ex.family == "modern":
             if prof.epochs:

@@ -31,7 +31,7 @@ from .runner import Outcome, run_plan
 def _md(df: pd.DataFrame) -> str:
     if df is None or df.empty:
         return "_no runs in this profile_\n"
-    return df.to_markdown(index=False) + "\n"
+    return df.to_markdown(index=False, disable_numparse=True) + "\n"
 
 
 def _rate_spread(outcomes: list[Outcome]) -> pd.DataFrame:

@@ -218,7 +218,8 @@ def table_ablation(outcomes: list[Outcome], group: str, baseline_id: str) -> pd.
     if rows and rows[0]["change"].startswith("0."):
         rows[0]["step"] = 0
         rows[0]["change"] = "faithful LeNet-5 (baseline)"
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    return df if group == "ladder" else df.drop(columns=["step"], errors="ignore")
 
 
 def table_j(outcomes: list[Outcome], default_j: float) -> pd.DataFrame:
@@ -236,4 +237,6 @@ def table_j(outcomes: list[Outcome], default_j: float) -> pd.DataFrame:
         r["vs default j (points)"] = r.pop("vs faithful (points)")
         r["missed only by default / only by this"] = r.pop("missed only by faithful / only by this")
         r["held-out error %"] = r.pop("test error %")
-    return pd.DataFrame(rows)
+    cols = ["change", "seeds", "passes", "held-out error %", "95% CI %", "train error %", "vs default j (points)",
+            "missed only by default / only by this", "McNemar p"]
+    return pd.DataFrame(rows)[cols]

@@ -50,9 +50,31 @@ typedef struct {
 typedef struct {
     int w1, b1, c2, b2, w3, b3, c4, b4, w5, b5, w6, b6, out_w, out_b, total;
     int c3_start[17]; /* connections of C3 map o are c3_start[o] .. c3_start[o+1]-1 */
+    int in_count[6], in_conn[6][16]; /* the connections reading S2 map i */
 } Layout;
 
 static const float A = 1.7159f, S = 2.0f / 3.0f;
+
+/* 8-float vectors (GCC/clang vector extensions; AVX with -march=native, emulated elsewhere) */
+typedef float v8 __attribute__((vector_size(32)));
+static inline v8 v8_load(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
+static inline void v8_store(float *p, v8 v) { memcpy(p, &v, sizeof v); }
+static inline v8 v8_set(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+static inline float v8_sum(v8 a) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); }
+
+/* out[k] = <d, cols[k]> for 5 consecutive rows of length n (a multiple of 8), sharing the loads of d */
+static inline void dot5(const float *d, const float *cols, int stride, int n, float *out) {
+    v8 a0 = v8_set(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
+    for (int p = 0; p < n; p += 8) {
+        const v8 dv = v8_load(d + p);
+        a0 += dv * v8_load(cols + p);
+        a1 += dv * v8_load(cols + stride + p);
+        a2 += dv * v8_load(cols + 2 * stride + p);
+        a3 += dv * v8_load(cols + 3 * stride + p);
+        a4 += dv * v8_load(cols + 4 * stride + p);
+    }
+    out[0] = v8_sum(a0); out[1] = v8_sum(a1); out[2] = v8_sum(a2); out[3] = v8_sum(a3); out[4] = v8_sum(a4);
+}
 
 static int sub_has_params(int sub) { return sub == SUB_SUM || sub == SUB_AVERAGE; }
 
@@ -80,6 +102,11 @@ static void make_layout(const Net *n, Layout *L) {
         while (c < n->n_c3 && n->c3_out[c] == m) c++;
     }
     L->c3_start[16] = c;
+    for (int i = 0; i < 6; i++) L->in_count[i] = 0;
+    for (int k = 0; k < n->n_c3; k++) {
+        const int i = n->c3_in[k];
+        L->in_conn[i][L->in_count[i]++] = k;
+    }
 }
 
 /* ---------------------------------------------------------------- work buffers ---------- */
@@ -205,19 +232,17 @@ static void forward(const Net *n, const Layout *L, const float *P, const float *
             for (int r = 0; r < 28; r++) memcpy(c + r * 28, img + (r + ki) * 32 + kj, 28 * sizeof(float));
         }
     const float *W1 = P + L->w1, *b1 = P + L->b1;
-    for (int p0 = 0; p0 < 784; p0 += 8) {
-        float acc[6][8];
-        for (int m = 0; m < 6; m++)
-            for (int l = 0; l < 8; l++) acc[m][l] = b1[m];
+    for (int p0 = 0; p0 < 784; p0 += 8) { /* 6 maps x 8 outputs held in registers */
+        v8 a0 = v8_set(b1[0]), a1 = v8_set(b1[1]), a2 = v8_set(b1[2]), a3 = v8_set(b1[3]),
+           a4 = v8_set(b1[4]), a5 = v8_set(b1[5]);
         for (int k = 0; k < 25; k++) {
-            const float *c = w->col1 + k * 784 + p0;
-            for (int m = 0; m < 6; m++) {
-                const float wk = W1[m * 25 + k];
-                for (int l = 0; l < 8; l++) acc[m][l] += wk * c[l];
-            }
+            const v8 c = v8_load(w->col1 + k * 784 + p0);
+            a0 += W1[k] * c; a1 += W1[25 + k] * c; a2 += W1[50 + k] * c;
+            a3 += W1[75 + k] * c; a4 += W1[100 + k] * c; a5 += W1[125 + k] * c;
         }
-        for (int m = 0; m < 6; m++)
-            for (int l = 0; l < 8; l++) sc->x1[m * 784 + p0 + l] = acc[m][l];
+        float *x = sc->x1 + p0;
+        v8_store(x, a0); v8_store(x + 784, a1); v8_store(x + 2 * 784, a2);
+        v8_store(x + 3 * 784, a3); v8_store(x + 4 * 784, a4); v8_store(x + 5 * 784, a5);
     }
     squash(n->act, sc->x1, w->fp1, 6 * 784);
 
@@ -402,30 +427,38 @@ static inline __attribute__((always_inline)) void backward_impl(
     }
     /* C3 */
     for (int i = 0; i < 16 * P3; i++) g->d3[i] = g->dx3[i] * w->fp3[i]; /* padding stays 0: dx3 is 0 there */
+    /* dE/dx2 first (it needs the weights before their update): for each S2 map i and kernel tap k,
+     * the column gradient sum_c w[c][k] d3[o_c] over the connections reading i, then col2im */
     for (int i = 0; i < 6 * 196; i++) g->dx2[i] = 0.0f;
+    for (int i = 0; i < 6; i++) {
+        float *dx = g->dx2 + i * 196;
+        for (int k = 0; k < 25; k++) {
+            v8 acc[P3 / 8];
+            for (int v = 0; v < P3 / 8; v++) acc[v] = v8_set(0);
+            for (int t = 0; t < L->in_count[i]; t++) {
+                const int c = L->in_conn[i][t];
+                const v8 wk = v8_set(W[L->w3 + c * 25 + k]);
+                const float *d = g->d3 + n->c3_out[c] * P3;
+                for (int v = 0; v < P3 / 8; v++) acc[v] += wk * v8_load(d + 8 * v);
+            }
+            float col[P3];
+            for (int v = 0; v < P3 / 8; v++) v8_store(col + 8 * v, acc[v]);
+            const int ki = k / 5, kj = k % 5;
+            for (int r = 0; r < 10; r++) {
+                float *row = dx + (r + ki) * 14 + kj;
+                const float *cr = col + r * 10;
+                for (int q = 0; q < 10; q++) row[q] += cr[q];
+            }
+        }
+    }
+    /* weight gradients: <d3[o], col3[i][k]>, 5 taps at a time */
     for (int o = 0; o < 16; o++) {
         const float *d = g->d3 + o * P3;
         float gb = 0.0f;
         for (int p = 0; p < 100; p++) gb += d[p];
         for (int c = L->c3_start[o]; c < L->c3_start[o + 1]; c++) {
-            const int i = n->c3_in[c];
-            const float *col = w->col3 + i * 25 * P3;
-            const float *wc = W + L->w3 + c * 25;
-            float *dx = g->dx2 + i * 196;
-            for (int k = 0; k < 25; k++) {
-                const float *ck = col + k * P3;
-                float acc[8] = {0};
-                for (int p = 0; p < P3; p += 8)
-                    for (int l = 0; l < 8; l++) acc[l] += d[p + l] * ck[p + l];
-                g->g3[c * 25 + k] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                const float wk = wc[k];
-                const int ki = k / 5, kj = k % 5;
-                for (int r = 0; r < 10; r++) {
-                    float *row = dx + (r + ki) * 14 + kj;
-                    const float *dr = d + r * 10;
-                    for (int q = 0; q < 10; q++) row[q] += wk * dr[q];
-                }
-            }
+            const float *col = w->col3 + n->c3_in[c] * 25 * P3;
+            for (int k = 0; k < 25; k += 5) dot5(d, col + k * P3, P3, P3, g->g3 + c * 25 + k);
         }
         for (int c = L->c3_start[o]; c < L->c3_start[o + 1]; c++)
             for (int k = 0; k < 25; k++) APPLY(mode, T, E, L->w3 + c * 25 + k, g->g3[c * 25 + k]);
@@ -460,13 +493,7 @@ static inline __attribute__((always_inline)) void backward_impl(
         const float *d = g->d1 + m * 784;
         float gb = 0.0f;
         for (int p = 0; p < 784; p++) gb += d[p];
-        for (int k = 0; k < 25; k++) {
-            const float *ck = w->col1 + k * 784;
-            float acc[8] = {0};
-            for (int p = 0; p < 784; p += 8)
-                for (int l = 0; l < 8; l++) acc[l] += d[p + l] * ck[p + l];
-            g->g1[m * 25 + k] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-        }
+        for (int k = 0; k < 25; k += 5) dot5(d, w->col1 + k * 784, 784, 784, g->g1 + m * 25 + k);
         for (int k = 0; k < 25; k++) APPLY(mode, T, E, L->w1 + m * 25 + k, g->g1[m * 25 + k]);
         APPLY(mode, T, E, L->b1 + m, gb);
     }
@@ -608,9 +635,8 @@ int lenet5_hkk(const Net *n, const float *P, const float *centers, const float *
     Layout L; make_layout(n, &L);
     Ctx *c = ctx_new();
     float *Wsq = malloc(sizeof(float) * L.total);
-    double *acc = calloc(L.total, sizeof(double));
-    float *tmp = malloc(sizeof(float) * L.total);
-    if (!c || !Wsq || !acc || !tmp) { free(c); free(Wsq); free(acc); free(tmp); return -1; }
+    float *tmp = calloc(L.total, sizeof(float)); /* the sum over patterns, accumulated in place */
+    if (!c || !Wsq || !tmp) { free(c); free(Wsq); free(tmp); return -1; }
     for (int i = 0; i < L.total; i++) Wsq[i] = P[i] * P[i];
     for (int64_t s = 0; s < count; s++) {
         const int64_t t = idx ? idx[s] : s;
@@ -626,7 +652,6 @@ int lenet5_hkk(const Net *n, const float *P, const float *centers, const float *
             window_sq(c->s.x1, 6, 28, 784, n->sub == SUB_AVERAGE, c->sq.s2);
             window_sq(c->s.x3, 16, 10, P3, n->sub == SUB_AVERAGE, c->sq.s4);
         }
-        memset(tmp, 0, sizeof(float) * L.total);
         const int label = (int)labels[t];
         if (n->output == OUT_RBF) {
             /* d2E/dx_k^2 at F6 = out_curv (the y_D term's Gauss-Newton curvature) */
@@ -650,10 +675,9 @@ int lenet5_hkk(const Net *n, const float *P, const float *centers, const float *
             }
         }
         backward_accum(n, &L, Wsq, tmp, &c->sq, &c->g, 0.0625f);
-        for (int i = 0; i < L.total; i++) acc[i] += tmp[i];
     }
-    for (int i = 0; i < L.total; i++) h[i] = (float)(acc[i] / (double)count);
-    free(c); free(Wsq); free(acc); free(tmp);
+    for (int i = 0; i < L.total; i++) h[i] = tmp[i] / (float)count;
+    free(c); free(Wsq); free(tmp);
     return 0;
 }
 
