@@ -48,9 +48,11 @@ class LeNet5Config:
     hkk_patterns: int = 500  # App. C: h_kk re-estimated on 500 patterns before each pass
     hkk_sampling: str = "random"  # ASSUMED: "random" (fresh 500 each pass) or "consecutive" (first 500 of the order)
     hkk_output_curvature: float = 2.0  # ASSUMED: d2E/dx^2 at F6 = Gauss-Newton of y_D = sum (x-w)^2
-    sgd_rate_scale: float = 20.0  # ablation only: plain SGD rate = scale x eta (pass-1 rate 0.01)
+    sgd_rate_scale: float = 2.0  # ablation only: plain online SGD rate = scale x eta (pass 1: 0.001); the
+    #                              largest of {1, 2, 5} x eta that was stable in a 2-pass probe
     minibatch_size: int = 32  # ablation only (optimizer="minibatch-sgd"): batch size
-    minibatch_lr: float = 0.05  # ablation only: minibatch-SGD rate at pass 1, same schedule shape
+    minibatch_lr: float = 0.01  # ablation only: minibatch-SGD rate at pass 1, same schedule shape; the largest
+    #                             of {0.005, 0.01, 0.02} that did not diverge in a 2-pass probe
     # ---- distortions (Sec. III-C) ---------------------------------------------------------------
     distortions: bool = False  # 60,000 originals + 540,000 affine-distorted copies
     distortion_copies: int = 9  # 9 x 60,000 = 540,000 (Sec. III-C)
