@@ -148,7 +148,7 @@ def main(argv=None) -> int:
                                for m in ms], threads)
             return (time.perf_counter() - t0) / (K * args.steps)
         lock[K] = median_of(t_lock, max(1, args.repeats // 2))
-        rows.append((f"lockstep K={K} ({threads} threads), per step", lock[K]))
+        rows.append((f"lockstep K={K} ({threads} threads), aggregate", lock[K]))
 
     # the per-pass curvature estimate: 500 patterns
     m = member(cfg, x, y, 10)

@@ -21,8 +21,8 @@ class LeNet5Config:
     # ---- network (Sec. II-B, Fig. 2, Table I) --------------------------------------------------
     activation: str = "scaled_tanh"  # f(a) = 1.7159 tanh(2a/3) (Sec. II-B, App. A); ablation: sigmoid, relu
     subsampling: str = "average"  # ASSUMED: Sec. II-A "local averaging" (x trainable coef + bias, squashed);
-    #                               Sec. II-B says the 4 inputs are "added" ("sum": measured 2.1 % vs 1.1 %,
-    #                               it saturates C3/C5); ablation: avgpool, maxpool (no params, no squashing)
+    #                               Sec. II-B says the 4 inputs are "added" ("sum" saturates C3/C5 and
+    #                               destabilises SDLM: report, "Open choices"); ablation: avgpool, maxpool
     c3_table: str = "paper"  # Table I (60 kernels); ablation: dense (every C3 map reads all 6 S2 maps)
     output: str = "rbf"  # 10 Euclidean RBF units on the 7x12 bitmaps; ablation: linear (+ cross_entropy)
     rbf_trainable: bool = False  # "fixed ... (at least initially)" (Sec. II-B)
@@ -31,9 +31,9 @@ class LeNet5Config:
     #                      (README "Choosing j"); 0.1 is folklore, not the paper's
     # ---- initialisation (App. A) ---------------------------------------------------------------
     init: str = "lecun-sqrt"  # DEVIATES: U(-2.4/sqrt(F_i), ..); App. A's literal U(-2.4/F_i, 2.4/F_i)
-    #                           ("lecun") shrinks the weighted sums ~8x per layer and online SDLM diverges
-    #                           (measured); sqrt keeps them in the sigmoid's operating range, App. A's
-    #                           stated rationale; ablation: xavier
+    #                           ("lecun") shrinks the weighted sums layer after layer and online SDLM
+    #                           diverges (report, "Open choices"); sqrt keeps them in the sigmoid's
+    #                           operating range, App. A's stated rationale; ablation: xavier
     bias_init: str = "lecun"  # ASSUMED: not stated; biases drawn like the unit's weights ("zero" is the option)
     subsampling_coef_init: float | None = None  # ASSUMED: None = drawn like a weight of fan-in 4;
     #                                             a number = that constant for every map

@@ -108,6 +108,9 @@ def speed_block() -> str:
     if g.exists():
         gr = json.loads(g.read_text())
         lines += ["", f"GPU ({gr['device']}): {gr['summary']}"]
+    else:
+        lines += ["", "GPU: not measured -- no GPU was available to this project's sessions so far; "
+                      "`python benchmarks/gpu_textbook.py` records the textbook recipe's examples/s on one."]
     return "\n".join(lines) + "\n"
 
 
@@ -122,7 +125,26 @@ def timings_block() -> str:
     for e in latest.values():
         lines.append(f"| {e['name']} | `{e['command']}` | {e['wall_seconds'] / 60:.1f} min | {e['max_rss_mb']} MB "
                      f"| {e['machine']} | {e['date'][:10]} |")
+    span = full_report_span()
+    if span:
+        lines.append(f"| the full report (`make report PROFILE=full`) | first run start to last run end, from its "
+                     f"run records | {span[0] / 3600:.1f} h | - | {span[1]} | {span[2]} |")
     return "\n".join(lines) + "\n"
+
+
+def full_report_span(out: Path = FULL):
+    """(seconds from the first run's start to the last run's end, machine, date) of the full report."""
+    from datetime import datetime
+
+    if not (out / "results.csv").exists():
+        return None
+    import pandas as pd
+
+    df = pd.read_csv(out / "results.csv")
+    df = df[df.status == "ok"]
+    start = min(datetime.strptime(s, "%Y-%m-%dT%H:%M:%S%z") for s in df.started_at)
+    end = max(datetime.strptime(s, "%Y-%m-%dT%H:%M:%S%z") for s in df.finished_at)
+    return (end - start).total_seconds(), ", ".join(sorted(set(df.device_name))), end.date().isoformat()
 
 
 BLOCKS = {"results": results_block, "ledger": ledger_block, "speed": speed_block, "timings": timings_block}

@@ -48,3 +48,14 @@ def mnist_small():
 
     d = load_mnist(train_subset=2000, test_subset=10)
     return d.inputs("train", "paper"), d.train_labels
+
+
+@pytest.fixture(scope="module")
+def float64_default():
+    """Run a module's oracle comparisons in float64 (restored afterwards)."""
+    import torch
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)

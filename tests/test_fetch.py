@@ -145,3 +145,14 @@ def test_offline_env_skips_torchvision(monkeypatch, synthetic):
     monkeypatch.setenv("LENET_OFFLINE", "1")
     with pytest.raises(SourceUnavailable, match="LENET_OFFLINE"):
         fetch._fetch_torchvision(datasets.MNIST, synthetic[3])
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name, cls", [("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")])
+def test_torchvision_reads_the_fetched_files(name, cls):
+    import torchvision
+
+    root = datasets.default_data_root()
+    ds = getattr(torchvision.datasets, cls)(str(root), train=False, download=False)
+    x, y = datasets.load(name, "test", root)
+    assert len(ds) == 10000 and bool((ds.data == x).all()) and bool((ds.targets == y).all())

@@ -22,11 +22,8 @@ from lenet1998.table_conv import TableConv2d
 from lenet_repro.errors import ConfigError
 
 @pytest.fixture(autouse=True, scope="module")
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
+def _float64(float64_default):
     yield
-    torch.set_default_dtype(old)
 
 
 # ---- the paper's counts ---------------------------------------------------------------------------
@@ -164,7 +161,7 @@ def test_map_loss_and_gradient_match_the_formula():
     loss = map_loss(y, t, j)
     yv, tv = y.detach().tolist(), t.tolist()
     naive = sum(yv[p][tv[p]] + math.log(math.exp(-j) + sum(math.exp(-v) for v in yv[p])) for p in range(4)) / 4
-    assert math.isclose(float(loss), naive, rel_tol=1e-12)
+    assert math.isclose(loss.item(), naive, rel_tol=1e-12)
     (g,) = torch.autograd.grad(loss, y)
     for p, i in itertools.product(range(4), range(10)):
         z = math.exp(-j) + sum(math.exp(-v) for v in yv[p])

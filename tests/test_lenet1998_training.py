@@ -95,3 +95,17 @@ def test_evaluate_cli(capsys):
 def test_dry_run_cli(tmp_path, capsys):
     assert main(["train", "lenet5-1998", "--dry-run", "--out-dir", str(tmp_path / "d")]) == 0
     assert "pass  1/1" in capsys.readouterr().out
+
+
+def test_without_the_fast_path_training_falls_back_with_one_notice(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LENET_NO_FAST": "1"}
+    p = subprocess.run([sys.executable, "-m", "lenet1998.train", "lenet5-1998", "--dry-run", "--out-dir",
+                        str(tmp_path / "r")], env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    notices = [ln for ln in p.stderr.splitlines() if "fast path unavailable" in ln]
+    assert len(notices) == 1 and "reference path" in notices[0]
+    assert read_record(tmp_path / "r")["provenance"]["backend"] == "reference"

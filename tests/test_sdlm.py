@@ -21,11 +21,8 @@ from lenet1998.sdlm import effective_rates, flat_hkk, gauss_newton_diagonal
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
+def _float64(float64_default):
     yield
-    torch.set_default_dtype(old)
 
 
 def _conv_connections(in_maps_of, n_out_maps, in_hw, k, w_base_of):

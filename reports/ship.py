@@ -1,0 +1,51 @@
+"""Copy the best faithful checkpoints of the committed full report into the package.
+
+    python -m reports.ship [--out reports/full]
+
+For `lenet5` (plain) and `lenet5-distortions`, the run with the fewest test misses among the
+full report's seeds is copied, with its run record, to lenet1998/checkpoints/<name>.pt / .json.
+The headline numbers stay the mean over seeds; "best of N seeds" is said wherever these appear.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from lenet_repro import atomic
+from lenet_repro.errors import RecordError
+
+from .readme import load_outcomes
+
+TARGET = Path(__file__).resolve().parent.parent / "lenet1998" / "checkpoints"
+SHIP = {"lenet5": "faithful/lenet5-1998", "lenet5-distortions": "faithful/lenet5-1998-distortions"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path("reports/full")
+    outcomes = load_outcomes(out)
+    TARGET.mkdir(parents=True, exist_ok=True)
+    for name, exp_id in SHIP.items():
+        runs = [o for o in outcomes if o.item.experiment.id == exp_id and o.record]
+        if not runs:
+            raise RecordError(f"no finished {exp_id} runs in {out}; run the full report first")
+        best = min(runs, key=lambda o: (o.record["final"]["test_misses"], o.item.seed))
+        ckpt = Path(best.run_dir) / "checkpoint.pt"
+        if not ckpt.exists():
+            raise RecordError(f"{ckpt} is missing (checkpoints are not committed); re-run that run")
+        rec = dict(best.record)
+        rec.pop("_path", None)
+        rec["shipped"] = {"name": name, "chosen_from": f"{len(runs)} seeds, fewest test misses",
+                          "experiment": exp_id, "seed": best.item.seed}
+        with atomic.atomic_path(TARGET / f"{name}.pt") as tmp:
+            shutil.copyfile(ckpt, tmp)
+        atomic.write_json(TARGET / f"{name}.json", rec)
+        print(f"{name}: {exp_id} seed {best.item.seed}, {rec['final']['test_misses']} misses "
+              f"(best of {len(runs)} seeds)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

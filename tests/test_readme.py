@@ -1,0 +1,20 @@
+"""The README's generated blocks are current, and its first lines are the two set-up commands."""
+
+from pathlib import Path
+
+from reports import readme
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_generated_blocks_are_current():
+    text = readme.README.read_text()
+    assert readme.render(text) == text, "README.md is stale: run `python -m reports.readme` and commit"
+
+
+def test_first_lines_are_the_two_commands_and_ci_runs_the_test_one():
+    head = (ROOT / "README.md").read_text().splitlines()[:6]
+    assert any(line.startswith("make report") for line in head)
+    assert any(line.startswith("make test") for line in head)
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "\nmake test\n" in ci
