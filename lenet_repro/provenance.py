@@ -31,6 +31,11 @@ def git_commit(repo: Path = REPO_ROOT) -> tuple[str | None, bool | None]:
         return None, None
 
 
+# The commit of the code this process imported: a long report must not record a commit that a
+# developer made while it ran.
+_COMMIT_AT_IMPORT = git_commit()
+
+
 def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -39,7 +44,7 @@ def collect(device: torch.device | str = "cpu") -> dict:
     import torchvision
 
     device = torch.device(device)
-    commit, dirty = git_commit()
+    commit, dirty = _COMMIT_AT_IMPORT
     prov = {
         "package": "lenet-repro",
         "package_version": __version__,
