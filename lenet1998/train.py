@@ -77,7 +77,11 @@ def _rate_spread(model: LeNet5, eps: torch.Tensor) -> dict:
     return {"min": float(eps.min()), "median": float(eps.median()), "max": float(eps.max()), "per_parameter": per}
 
 
-def _check_resume(run: _Run, blob: dict, path: Path) -> None:
+def _data_split(data: MnistSplits) -> dict:
+    return {"train": len(data.train_labels), "test": len(data.test_labels), "holdout": data.holdout}
+
+
+def _check_resume(run: _Run, blob: dict, path: Path, data: MnistSplits) -> None:
     spec = run.spec
     if blob.get("family") != "lenet1998" or blob.get("recipe") != spec.recipe:
         raise ConfigError(f"{path} belongs to recipe {blob.get('recipe')!r}, not {spec.recipe!r}; "
@@ -85,6 +89,9 @@ def _check_resume(run: _Run, blob: dict, path: Path) -> None:
     if blob.get("model_config") != spec.config.to_dict() or blob.get("seed") != spec.seed:
         raise ConfigError(f"{path} was made with a different config or seed; use another --out-dir, "
                           f"or --overwrite to start over there")
+    if blob.get("data", _data_split(data)) != _data_split(data):
+        raise ConfigError(f"{path} was trained on a different data split {blob['data']} (now {_data_split(data)}); "
+                          f"use the same --train-subset/--test-subset/--holdout, or another --out-dir")
 
 
 def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, log) -> _Run:
@@ -102,7 +109,7 @@ def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, lo
             raise ConfigError(f"{spec.out_dir} already holds a run; pass --resume to continue (or reuse) it, "
                               f"--overwrite to start over, or choose another --out-dir")
         blob = records.load_checkpoint(ckpt)
-        _check_resume(run, blob, ckpt)
+        _check_resume(run, blob, ckpt, data)
         model.load_state_dict(blob["state_dict"])
         run.member.params = model.get_flat()
         run.done, run.metrics, run.rates = blob["passes_done"], blob["metrics"], blob["rates"]
@@ -132,7 +139,7 @@ def _pass_data(run: _Run, data: MnistSplits, p: int) -> None:
     m.pass_index = p
 
 
-def _checkpoint(run: _Run, final: dict | None = None) -> None:
+def _checkpoint(run: _Run, data: MnistSplits, final: dict | None = None) -> None:
     """Self-describing checkpoint after every pass (atomic): weights, config, progress, metrics."""
     if run.spec.out_dir is None:
         return
@@ -141,7 +148,7 @@ def _checkpoint(run: _Run, final: dict | None = None) -> None:
         Path(run.spec.out_dir) / CHECKPOINT, family="lenet1998", recipe=run.spec.recipe,
         model_config=run.cfg.to_dict(), state_dict=run.member.model.state_dict(), seed=run.spec.seed,
         passes_done=run.done, metrics=run.metrics, rates=run.rates, train_seconds=run.train_seconds,
-        eval_seconds=run.eval_seconds, final=final)
+        eval_seconds=run.eval_seconds, final=final, data=_data_split(data))
 
 
 def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "auto", data_root=None,
@@ -198,7 +205,7 @@ def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "au
             r.metrics.append(row)
             r.done += 1
             r.last_test = test
-            _checkpoint(r)
+            _checkpoint(r, data)
             log(f"{r.spec.name} pass {row['pass']:2d}/{r.cfg.passes}: eta {row['eta']:.5f} "
                 f"loss {row['train_loss']:.4f} train err {row['train_error']:.2f}% test err {row['test_error']:.2f}% "
                 f"({row['test_misses']} misses) {row['examples_per_s']:.0f} steps/s"
@@ -249,7 +256,7 @@ def _finish(r: _Run, data: MnistSplits, eng, dev, started: str, t0: float, group
         "provenance": prov,
     }
     if r.spec.out_dir is not None:
-        _checkpoint(r, final=record["final"])
+        _checkpoint(r, data, final=record["final"])
         record["checkpoint"] = CHECKPOINT
         records.write_record(r.spec.out_dir, record)
     return record

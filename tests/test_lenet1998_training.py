@@ -109,3 +109,11 @@ def test_without_the_fast_path_training_falls_back_with_one_notice(tmp_path):
     notices = [ln for ln in p.stderr.splitlines() if "fast path unavailable" in ln]
     assert len(notices) == 1 and "reference path" in notices[0]
     assert read_record(tmp_path / "r")["provenance"]["backend"] == "reference"
+
+
+def test_resume_refuses_a_different_data_split(tmp_path):
+    train_runs([_spec(tmp_path, "r", passes=1)], data=load_mnist(train_subset=500, test_subset=100),
+               log=lambda s: None)
+    with pytest.raises(Exception, match="different data split"):
+        train_runs([_spec(tmp_path, "r", passes=1)], data=load_mnist(train_subset=400, test_subset=100),
+                   resume=True, log=lambda s: None)
