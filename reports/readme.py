@@ -74,6 +74,17 @@ def results_block(out: Path = FULL) -> str:
                      f" (loss {mean_sd([o.record['final']['train_loss'] for o in classic])[0]:.3f}, train acc "
                      f"{mean_sd([o.record['final']['train_acc'] for o in classic])[0]:.3f}) | the book's "
                      f"{ref.n_builds} builds: {ref.low:.3f}-{ref.high:.3f} (median {ref.value:.3f}) | {inside} |")
+    sweep = {}
+    for o in outcomes:
+        if o.item.experiment.group == "j-sweep" and o.record:
+            sweep.setdefault(o.item.experiment.overrides["map_j"], []).append(o.record["final"]["test_error"])
+    if sweep:
+        from lenet1998.config import FAITHFUL
+
+        cells = ", ".join(f"j = {j:g}{' (default)' if j == FAITHFUL.map_j else ''}: {mean_sd(v)[0]:.2f} %"
+                          for j, v in sorted(sweep.items()))
+        n = len(next(iter(sweep.values())))
+        lines += ["", f"The MAP constant j, held-out error (last 10,000 training digits, mean of {n} seeds): {cells}."]
     recs = [o.record for o in outcomes if o.record]
     commits = sorted({(r["provenance"].get("git_commit") or "?")[:10] for r in recs})
     devices = sorted({r["provenance"]["device_name"] for r in recs})
