@@ -20,7 +20,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
-	$(PY) -m lenet1998.fast.build
+	$(PY) -m lenet1998.fast
 	touch $@
 
 data: install

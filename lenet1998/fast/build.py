@@ -1,6 +1,6 @@
 """Compile `lenet5.c` into a shared library, once per source/compiler/CPU, into a user cache.
 
-`python -m lenet1998.fast.build` builds it ahead of time (the Makefile's install step does);
+`python -m lenet1998.fast` builds it ahead of time (the Makefile's install step does);
 otherwise the first use does. If no C compiler works, training falls back to the reference path
 with a one-line notice. `LENET_NO_FAST=1` forces that fallback.
 """
