@@ -53,8 +53,8 @@ def learning_curves(outcomes: list[Outcome], path: Path) -> Path | None:
         ref = get_reference(ref_id)
         ax.axhline(ref.value, color="k", ls="--", lw=1, label=f"paper: {ref.value}% test")
         if exp_id == "faithful/lenet5-1998":
-            ax.axhline(get_reference("paper-lenet5-train").value, color="grey", ls=":", lw=1,
-                       label="paper: 0.35% training")
+            train_ref = get_reference("paper-lenet5-train").value
+            ax.axhline(train_ref, color="grey", ls=":", lw=1, label=f"paper: {train_ref}% training")
         ax.set_yscale("log")
         ax.set_xlabel("training pass")
         ax.set_ylabel("error (%)")

@@ -61,8 +61,9 @@ def results_block(out: Path = FULL) -> str:
         sdtxt = f" +- {sd:.2f}" if len(runs) > 1 else ""
         lines.append(f"| {exp_id.split('/')[1]} (MNIST) | {len(runs)} seeds, {len(runs[0].record['metrics'])} passes "
                      f"| test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; pooled 95 % CI {100 * lo:.2f}-{100 * hi:.2f}); "
-                     f"training error {tr:.2f} % | {ref.value} % +- {ref.uncertainty} ({ref.source.split(', ', 1)[1]})"
-                     + ("; training error 0.35 %" if ref_id == "paper-lenet5" else "") + f" | {verdict} |")
+                     f"training error {tr:.2f} % | {ref.value} % +- {ref.uncertainty} ({ref.source})"
+                     + (f"; training error {get_reference('paper-lenet5-train').value} %" if ref_id == "paper-lenet5"
+                        else "") + f" | {verdict} |")
     classic = _runs(outcomes, "textbook/classic")
     if classic:
         ref = get_reference("d2l-classic-test-acc")
