@@ -6,6 +6,7 @@
 4. activations.png: the textbook LeNet's first and second conv layer activations for a sweater
    (pullover) and a coat (the book's exercise).
 5. textbook_curves.png: our textbook runs per epoch beside the book's own per-epoch curves.
+6. distortions.png: training digits and distorted copies at each ranges factor of the distortion sweep.
 """
 
 from __future__ import annotations
@@ -156,4 +157,30 @@ def textbook_curves(outcomes: list[Outcome], path: Path) -> Path | None:
     ax.set_xlabel("epoch")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def distortion_examples(images: torch.Tensor, path: Path, factors=(0.5, 1.0, 1.5), n_digits: int = 8,
+                        copies: int = 4, seed: int = 0) -> Path:
+    """Rows: training digits; columns: the original, then `copies` random distortions per factor."""
+    from lenet1998.config import FAITHFUL
+    from lenet1998.distortions import distortion_parameters, warp
+
+    from .plan import distortion_overrides
+
+    x = images[:n_digits].float() / 255.0  # (n, 28, 28) in [0, 1]
+    cols = [("original", x)]
+    for f in factors:
+        cfg = FAITHFUL.replace(**distortion_overrides(f)).replace(distortion_copies=copies)
+        p = distortion_parameters(cfg, seed, n_digits)  # (copies, n, 5)
+        cols += [(f"x{f:g}" if c == 0 else "", warp(x, p[c])) for c in range(copies)]
+    fig, axes = plt.subplots(n_digits, len(cols), figsize=(0.55 * len(cols), 0.6 * n_digits))
+    for j, (title, imgs) in enumerate(cols):
+        for i in range(n_digits):
+            ax = axes[i, j]
+            ax.imshow(imgs[i].numpy(), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        axes[0, j].set_title(title, fontsize=7, loc="left")
+    fig.suptitle("Distorted copies: ranges x factor (1 = +-2 px, scale/squeeze +-10 %, shear +-0.15)", fontsize=8)
     return _save(fig, path)

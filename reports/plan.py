@@ -5,6 +5,8 @@ Groups:
 - faithful: LeNet-5 1998 with and without distortions;
 - j-sweep: the MAP constant j of Eq. 9 (the experiment behind the default), measured on a held-out
   10,000 of the training set, never on the test digits;
+- distortion-sweep: the distortion ranges (not given in the paper) scaled together around the
+  default, and no distortions at all, measured the same way on the held-out 10,000;
 - open-choices: the other readings of what the paper leaves open or contradicts, one at a time;
 - ladder: the ablation ladder, each step adding one modernisation to the previous step;
 - single: each modernisation alone on the faithful network.
@@ -49,6 +51,34 @@ MODERNISATIONS: list[tuple[str, str, dict]] = [
 ]
 
 J_VALUES = (0.1, 1.0, 3.0, 10.0, 30.0)
+# All four distortion ranges (translation, scale, squeeze, shear) multiplied by one factor; 0 = none.
+# The factors scale fixed ranges (not the current defaults), so the sweep's runs keep their cache keys
+# whichever factor the default is set to.
+DISTORTION_FACTORS = (0.0, 0.25, 0.5, 1.0, 1.5)
+DISTORTION_UNIT = {"translate_px": 2.0, "scale_range": 0.10, "squeeze_range": 0.10, "shear_range": 0.15}
+
+
+def distortion_label(factor: float) -> str:
+    if factor == 0:
+        return "no distortions"
+    o = distortion_overrides(factor)
+    return (f"ranges x {factor:g}: +-{o['translate_px']:g} px, scale +-{100 * o['scale_range']:g} %, "
+            f"squeeze +-{100 * o['squeeze_range']:g} %, shear +-{o['shear_range']:g}")
+
+
+def distortion_overrides(factor: float) -> dict:
+    """LeNet5Config overrides for the default distortion ranges scaled by `factor` (0: no distortions)."""
+    if factor == 0:
+        return {"distortions": False}
+    return {"distortions": True, **{k: round(v * factor, 6) for k, v in DISTORTION_UNIT.items()}}
+
+
+def default_distortion_factor() -> float | None:
+    """The factor whose ranges are the current LeNet5Config defaults (None if no factor matches)."""
+    for f in DISTORTION_FACTORS[1:]:
+        if all(abs(getattr(FAITHFUL, k) - v) < 1e-9 for k, v in distortion_overrides(f).items() if k != "distortions"):
+            return f
+    return None
 BASELINE = "ladder/00-faithful"
 
 # The other readings of the paper's open or contradictory points (each alone, on the faithful default).
@@ -73,8 +103,11 @@ def experiments() -> list[Experiment]:
         Experiment("faithful/lenet5-1998-distortions", "faithful", "lenet1998", "lenet5-1998-distortions",
                    "LeNet-5 trained with distortions", headline=True),
     ]
-    ex += [Experiment(f"j-sweep/j={j:g}", "j-sweep", "lenet1998", "lenet5-1998", f"MAP j = {j:g}",
+    ex += [Experiment(f"j-sweep/j={j:g}", "j-sweep", "lenet1998", "lenet5-1998", f"j = {j:g}",
                       {"map_j": j}, holdout=True) for j in sorted({*J_VALUES, FAITHFUL.map_j})]
+    ex += [Experiment(f"distortion-sweep/x{f:g}", "distortion-sweep", "lenet1998", "lenet5-1998",
+                      distortion_label(f), distortion_overrides(f), holdout=True)
+           for f in DISTORTION_FACTORS]
     ex += [Experiment(f"open-choices/{key}", "open-choices", "lenet1998", "lenet5-1998", label, over)
            for key, label, over in OPEN_CHOICES]
     # the baseline of the ablations and of the j sweep: the faithful network at the ablation length
@@ -93,15 +126,16 @@ class Profile:
     name: str
     headline_seeds: int
     other_seeds: int
-    sweep_seeds: int = 1  # seeds for the j sweep
+    sweep_seeds: int = 1  # seeds for the j and distortion sweeps
     distortion_seeds: int | None = None  # seeds for the distortion runs (None = headline_seeds)
     train_subset: int | None = None  # None = all 60,000
     test_subset: int | None = None  # None = all 10,000
     epochs: int | None = None  # textbook epochs (None = the recipe's)
     passes: int | None = None  # faithful passes (None = the paper's 20)
     ablation_passes: int | None = None  # passes for j-sweep / ladder / single (None = as `passes`)
-    holdout: int = 10_000  # held-out training patterns for the j sweep
-    groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "open-choices", "ladder", "single")
+    holdout: int = 10_000  # held-out training patterns for the j and distortion sweeps
+    groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "distortion-sweep", "open-choices", "ladder",
+                               "single")
     note: str = ""
 
 
@@ -147,11 +181,12 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
         if only and not any(fnmatch.fnmatch(ex.id, pat.strip()) or pat.strip() in ex.id
                             for pat in only.split(",")):
             continue
-        if ex.recipe.endswith("distortions") and prof.distortion_seeds:
+        if ex.group in ("j-sweep", "distortion-sweep"):
+            n = seeds or prof.sweep_seeds
+        elif ex.recipe.endswith("distortions") and prof.distortion_seeds:
             n = seeds or prof.distortion_seeds
         else:
-            n = seeds or (prof.headline_seeds if ex.headline else prof.sweep_seeds if ex.group == "j-sweep"
-                          else prof.other_seeds)
+            n = seeds or (prof.headline_seeds if ex.headline else prof.other_seeds)
         over = dict(ex.overrides)
         if ex.family == "modern":
             if prof.epochs:
@@ -164,5 +199,5 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
                   for s in range(n)]
     if only and not items:
         raise ConfigError(f"--only {only!r} matches no experiment; ids look like textbook/classic, "
-                          f"faithful/lenet5-1998, ladder/03-avgpool, single/softmax, j-sweep/j=10")
+                          f"faithful/lenet5-1998, ladder/03-avgpool, single/softmax, j-sweep/j=10, distortion-sweep/x1")
     return items

@@ -45,7 +45,7 @@ def resolved_config(item: RunItem) -> dict:
     else:
         from lenet1998.recipes import LENET1998_RECIPES
 
-        cfg = LENET1998_RECIPES[ex.recipe].replace(**item.overrides).to_dict()
+        cfg = LENET1998_RECIPES[ex.recipe].replace(**item.overrides).effective_dict()
     return {**cfg, "train_subset": item.train_subset, "test_subset": item.test_subset, "holdout": item.holdout}
 
 

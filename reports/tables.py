@@ -222,21 +222,34 @@ def table_ablation(outcomes: list[Outcome], group: str, baseline_id: str) -> pd.
     return df if group == "ladder" else df.drop(columns=["step"], errors="ignore")
 
 
-def table_j(outcomes: list[Outcome], default_j: float) -> pd.DataFrame:
-    """The j sweep, on held-out training patterns; changes relative to the default j."""
-    sweep = sorted({o.item.experiment.id for o in outcomes if o.item.experiment.group == "j-sweep"},
-                   key=lambda i: float(i.split("=")[1]))
-    baseline_id = f"j-sweep/j={default_j:g}"
+def table_sweep(outcomes: list[Outcome], group: str, baseline_id: str) -> pd.DataFrame:
+    """A held-out sweep (j, distortion ranges): one row per setting, changes relative to the default."""
+    sweep = [e for e in dict.fromkeys(o.item.experiment.id for o in outcomes if o.item.experiment.group == group)]
     if not sweep or baseline_id not in sweep:
         return pd.DataFrame()
     rows = _ablation_rows(outcomes, sweep, baseline_id)
-    for r in rows:
+    for exp_id, r in zip(sweep, rows):
         r.pop("step", None)
-        j = float(r["change"].split("=")[1])
-        r["change"] = f"j = {j:g}" + (" (default)" if j == default_j else "")
-        r["vs default j (points)"] = r.pop("vs faithful (points)")
-        r["missed only by default / only by this"] = r.pop("missed only by faithful / only by this")
+        if exp_id == baseline_id:
+            r["change"] += " (default)"
+        r["vs default (points)"] = r.pop("vs faithful (points)", "-")
+        r["missed only by default / only by this"] = r.pop("missed only by faithful / only by this", "-")
         r["held-out error %"] = r.pop("test error %")
-    cols = ["change", "seeds", "passes", "held-out error %", "95% CI %", "train error %", "vs default j (points)",
+    cols = ["change", "seeds", "passes", "held-out error %", "95% CI %", "train error %", "vs default (points)",
             "missed only by default / only by this", "McNemar p"]
-    return pd.DataFrame(rows)[cols]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def table_j(outcomes: list[Outcome], default_j: float) -> pd.DataFrame:
+    """The j sweep (Eq. 9), on held-out training patterns, in increasing j."""
+    ordered = sorted(outcomes, key=lambda o: (o.item.experiment.group != "j-sweep",
+                                              float(o.item.experiment.id.split("=")[1])
+                                              if o.item.experiment.group == "j-sweep" else 0))
+    return table_sweep(ordered, "j-sweep", f"j-sweep/j={default_j:g}")
+
+
+def table_distortions(outcomes: list[Outcome]) -> pd.DataFrame:
+    """The distortion-range sweep (Sec. III-C ranges are not given), on held-out training patterns."""
+    from .plan import default_distortion_factor
+
+    return table_sweep(outcomes, "distortion-sweep", f"distortion-sweep/x{default_distortion_factor() or 1:g}")

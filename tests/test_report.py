@@ -19,10 +19,26 @@ def test_profiles_and_seeds():
     assert all("passes" not in it.overrides for it in full if it.experiment.family == "lenet1998")
     smoke = build_plan("smoke")
     assert all(it.train_subset == 500 for it in smoke)
-    assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "open-choices", "ladder",
-                                                     "single"}
-    assert all(it.holdout for it in smoke if it.experiment.group == "j-sweep")
-    assert not any(it.holdout for it in smoke if it.experiment.group != "j-sweep")
+    assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "distortion-sweep",
+                                                     "open-choices", "ladder", "single"}
+    sweeps = ("j-sweep", "distortion-sweep")
+    assert all(it.holdout for it in smoke if it.experiment.group in sweeps)
+    assert not any(it.holdout for it in smoke if it.experiment.group not in sweeps)
+    assert {len(v) for k, v in seeds.items() if k.startswith("distortion-sweep/")} == {PROFILES["full"].sweep_seeds}
+
+
+def test_distortion_sweep_scales_all_four_ranges_and_finds_the_default():
+    from lenet1998.config import FAITHFUL
+    from reports.plan import DISTORTION_FACTORS, default_distortion_factor, distortion_overrides
+
+    assert distortion_overrides(0) == {"distortions": False}
+    half, one = distortion_overrides(0.5), distortion_overrides(1.0)
+    assert half == {"distortions": True, "translate_px": 1.0, "scale_range": 0.05, "squeeze_range": 0.05,
+                    "shear_range": 0.075}
+    assert all(half[k] * 2 == one[k] for k in half if k != "distortions")
+    f = default_distortion_factor()
+    assert f in DISTORTION_FACTORS
+    assert all(getattr(FAITHFUL, k) == v for k, v in distortion_overrides(f).items() if k != "distortions")
     assert set(PROFILES) == {"smoke", "quick", "full"}
 
 
@@ -99,3 +115,18 @@ def test_a_crashed_run_is_retried_then_reported(tmp_path, monkeypatch, capsys):
     failures = json.loads((out2 / "failures.json").read_text())
     assert failures and failures[0]["run"] == "textbook/djl/s0" and "always broken" in failures[0]["error"]
     assert "textbook/djl/s0`: RuntimeError: always broken" in (out2 / "REPORT.md").read_text()
+
+
+def test_cache_key_ignores_distortion_settings_only_when_there_are_no_distortions():
+    from reports.plan import RunItem
+    from reports.runner import run_dir
+
+    plain = build_plan("full", only="faithful/lenet5-1998")[0]
+    dist = build_plan("full", only="faithful/lenet5-1998-distortions")[0]
+
+    def moved(it, **over):
+        return RunItem(it.experiment, it.seed, {**it.overrides, **over}, it.train_subset, it.test_subset, it.holdout)
+
+    assert run_dir("o", moved(plain, translate_px=3.0)) == run_dir("o", plain)
+    assert run_dir("o", moved(dist, translate_px=3.0)) != run_dir("o", dist)
+    assert run_dir("o", moved(plain, map_j=3.0)) != run_dir("o", plain)
