@@ -170,17 +170,24 @@ def full_report_time(out: Path = FULL):
     recs = {str(o.run_dir): o for o in outcomes if o.record}
     if not recs:
         return None
-    total, groups, resumed = 0.0, {}, 0
+    total, groups = 0.0, {}
     for o in recs.values():
         p = o.record["provenance"]
         if o.item.experiment.family == "modern":
             total += p["wall_seconds"]
             continue
-        k = p.get("lockstep_group", 1)
-        spent = p["train_seconds"] + k * p.get("eval_seconds", 0.0)
-        resumed += spent > p["wall_seconds"]
-        key = (p["started_at"], k)
-        groups[key] = max(groups.get(key, 0.0), p["wall_seconds"], spent)
+        g = groups.setdefault((p["started_at"], p.get("lockstep_group", 1)), {"wall": 0.0, "train": 0.0, "eval": 0.0,
+                                                                               "runs": 0})
+        g["wall"], g["train"] = max(g["wall"], p["wall_seconds"]), max(g["train"], p["train_seconds"])
+        g["eval"] += p.get("eval_seconds", 0.0)
+        g["runs"] += 1
+    resumed = 0
+    for key, g in groups.items():
+        if g["train"] > g["wall"]:  # resumed: the record's wall time covers only the last segment
+            resumed += g["runs"]
+            groups[key] = g["train"] + g["eval"]
+        else:
+            groups[key] = g["wall"]
     total += sum(groups.values())
     note = f"; {resumed} runs resumed after an interruption count their recorded training + evaluation time" \
         if resumed else ""
