@@ -160,18 +160,20 @@ def textbook_curves(outcomes: list[Outcome], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def distortion_examples(images: torch.Tensor, path: Path, factors=(0.5, 1.0, 1.5), n_digits: int = 8,
-                        copies: int = 4, seed: int = 0) -> Path:
-    """Rows: training digits; columns: the original, then `copies` random distortions per factor."""
+def distortion_examples(images: torch.Tensor, path: Path, n_digits: int = 8, copies: int = 3,
+                        seed: int = 0) -> Path:
+    """Rows: training digits; columns: the original, then `copies` random distortions per sweep factor."""
     from lenet1998.config import FAITHFUL
     from lenet1998.distortions import distortion_parameters, warp
 
-    from .plan import distortion_overrides
+    from .plan import DISTORTION_FACTORS, distortion_label, distortion_overrides
+
+    factors = [f for f in DISTORTION_FACTORS if f > 0]
 
     x = images[:n_digits].float() / 255.0  # (n, 28, 28) in [0, 1]
     cols = [("original", x)]
     for f in factors:
-        cfg = FAITHFUL.replace(**distortion_overrides(f)).replace(distortion_copies=copies)
+        cfg = FAITHFUL.replace(**distortion_overrides(f), distortion_copies=copies)
         p = distortion_parameters(cfg, seed, n_digits)  # (copies, n, 5)
         cols += [(f"x{f:g}" if c == 0 else "", warp(x, p[c])) for c in range(copies)]
     fig, axes = plt.subplots(n_digits, len(cols), figsize=(0.55 * len(cols), 0.6 * n_digits))
@@ -182,5 +184,5 @@ def distortion_examples(images: torch.Tensor, path: Path, factors=(0.5, 1.0, 1.5
             ax.set_xticks([])
             ax.set_yticks([])
         axes[0, j].set_title(title, fontsize=7, loc="left")
-    fig.suptitle("Distorted copies: ranges x factor (1 = +-2 px, scale/squeeze +-10 %, shear +-0.15)", fontsize=8)
+    fig.suptitle(f"Distorted copies per factor; {distortion_label(1)}", fontsize=8)
     return _save(fig, path)

@@ -76,9 +76,20 @@ def distortion_overrides(factor: float) -> dict:
 def default_distortion_factor() -> float | None:
     """The factor whose ranges are the current LeNet5Config defaults (None if no factor matches)."""
     for f in DISTORTION_FACTORS[1:]:
-        if all(abs(getattr(FAITHFUL, k) - v) < 1e-9 for k, v in distortion_overrides(f).items() if k != "distortions"):
+        over = distortion_overrides(f)
+        if all(abs(getattr(FAITHFUL, k) - over[k]) < 1e-9 for k in DISTORTION_UNIT):
             return f
     return None
+
+
+def sweep_default_id(group: str) -> str | None:
+    """The experiment id of a held-out sweep's row that holds the current default."""
+    if group == "j-sweep":
+        return f"j-sweep/j={FAITHFUL.map_j:g}"
+    f = default_distortion_factor()
+    return f"distortion-sweep/x{f:g}" if group == "distortion-sweep" and f is not None else None
+
+
 BASELINE = "ladder/00-faithful"
 
 # The other readings of the paper's open or contradictory points (each alone, on the faithful default).

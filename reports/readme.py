@@ -38,6 +38,23 @@ def _runs(outcomes, exp_id):
     return [o for o in outcomes if o.item.experiment.id == exp_id and o.record]
 
 
+def _sweep_line(outcomes, group: str, intro: str) -> list[str]:
+    """One README line for a held-out sweep: each setting's mean error, the default marked."""
+    from .plan import sweep_default_id
+
+    errors = {}
+    for o in outcomes:
+        if o.item.experiment.group == group and o.record:
+            errors.setdefault(o.item.experiment.id, (o.item.experiment.label.split(":")[0], []))[1].append(
+                o.record["final"]["test_error"])
+    if not errors:
+        return []
+    default_id = sweep_default_id(group)
+    cells = ", ".join(f"{label}{' (default)' if i == default_id else ''}: {mean_sd(v)[0]:.2f} %"
+                      for i, (label, v) in errors.items())
+    return ["", f"{intro}, mean of {len(next(iter(errors.values()))[1])} seeds): {cells}."]
+
+
 def results_block(out: Path = FULL) -> str:
     if not (out / "results.csv").exists():
         return "_No full report has been committed yet (`make report PROFILE=full`)._\n"
@@ -75,31 +92,11 @@ def results_block(out: Path = FULL) -> str:
                      f" (loss {mean_sd([o.record['final']['train_loss'] for o in classic])[0]:.3f}, train acc "
                      f"{mean_sd([o.record['final']['train_acc'] for o in classic])[0]:.3f}) | the book's "
                      f"{ref.n_builds} builds: {ref.low:.3f}-{ref.high:.3f} (median {ref.value:.3f}) | {inside} |")
-    sweep = {}
-    for o in outcomes:
-        if o.item.experiment.group == "j-sweep" and o.record:
-            sweep.setdefault(o.item.experiment.overrides["map_j"], []).append(o.record["final"]["test_error"])
-    if sweep:
-        from lenet1998.config import FAITHFUL
+    from .plan import distortion_label
 
-        cells = ", ".join(f"j = {j:g}{' (default)' if j == FAITHFUL.map_j else ''}: {mean_sd(v)[0]:.2f} %"
-                          for j, v in sorted(sweep.items()))
-        n = len(next(iter(sweep.values())))
-        lines += ["", f"The MAP constant j, held-out error (last 10,000 training digits, mean of {n} seeds): {cells}."]
-    dsweep = {}
-    for o in outcomes:
-        if o.item.experiment.group == "distortion-sweep" and o.record:
-            dsweep.setdefault(o.item.experiment.id, (o.item.experiment.label, []))[1].append(
-                o.record["final"]["test_error"])
-    if dsweep:
-        from .plan import default_distortion_factor
-
-        default_id = f"distortion-sweep/x{default_distortion_factor() or 1:g}"
-        cells = ", ".join(f"{label.split(':')[0]}{' (default)' if i == default_id else ''}: {mean_sd(v)[0]:.2f} %"
-                          for i, (label, v) in dsweep.items())
-        n = len(next(iter(dsweep.values()))[1])
-        lines += ["", f"The distortion ranges (x 1 = +-2 px, scale and squeeze +-10 %, shear +-0.15), held-out error "
-                      f"(mean of {n} seeds): {cells}."]
+    lines += _sweep_line(outcomes, "j-sweep", "The MAP constant j, held-out error (last 10,000 training digits")
+    lines += _sweep_line(outcomes, "distortion-sweep",
+                         f"The distortion ranges, all scaled by one factor (x 1: {distortion_label(1).split(': ', 1)[1]}), held-out error (last 10,000 training digits")
     recs = [o.record for o in outcomes if o.record]
     commits = sorted({(r["provenance"].get("git_commit") or "?")[:10] for r in recs})
     devices = sorted({r["provenance"]["device_name"] for r in recs})

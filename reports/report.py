@@ -24,7 +24,7 @@ from lenet_repro.cli_util import run_cli
 from lenet_repro.device import DEVICE_CHOICES, cpu_model, resolve_device
 
 from . import figures, tables
-from .plan import BASELINE, PROFILES, build_plan, default_distortion_factor, get_profile
+from .plan import BASELINE, PROFILES, build_plan, get_profile, sweep_default_id
 from .runner import Outcome, run_plan
 
 
@@ -150,13 +150,12 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "Each row: the faithful network with only j changed, trained on the first 50,000 training patterns "
         "and evaluated on the last 10,000 (never on the test digits); McNemar's exact test pairs the same "
         "held-out digits.\n",
-        _md(tables.table_j(outcomes, FAITHFUL.map_j)),
+        _md(tables.table_sweep(outcomes, "j-sweep")),
         "## Choosing the distortion ranges (Sec. III-C)\n\nThe paper names the distortion types but not their "
         "ranges. Each row: the faithful recipe with distortions whose four ranges (translation, scale, squeeze, "
         "shear) are scaled together, or with none, trained on the first 50,000 training patterns and evaluated on "
-        "the last 10,000; the comparison is against the default ranges "
-        f"(x{default_distortion_factor() or 1:g}).\n",
-        _md(tables.table_distortions(outcomes)),
+        f"the last 10,000; the comparison is against the default ranges ({sweep_default_id('distortion-sweep')}).\n",
+        _md(tables.table_sweep(outcomes, "distortion-sweep")),
         fig("distortions", "Training digits and distorted copies at each factor of the sweep"),
         "## Open choices\n\nThe other readings of what the paper leaves open or states twice, each alone on "
         "the faithful default (same seeds and length as the ablations; test set).\n",

@@ -222,9 +222,12 @@ def table_ablation(outcomes: list[Outcome], group: str, baseline_id: str) -> pd.
     return df if group == "ladder" else df.drop(columns=["step"], errors="ignore")
 
 
-def table_sweep(outcomes: list[Outcome], group: str, baseline_id: str) -> pd.DataFrame:
-    """A held-out sweep (j, distortion ranges): one row per setting, changes relative to the default."""
-    sweep = [e for e in dict.fromkeys(o.item.experiment.id for o in outcomes if o.item.experiment.group == group)]
+def table_sweep(outcomes: list[Outcome], group: str) -> pd.DataFrame:
+    """A held-out sweep (j, distortion ranges), rows in plan order; changes relative to the default's row."""
+    from .plan import sweep_default_id
+
+    baseline_id = sweep_default_id(group)
+    sweep = list(dict.fromkeys(o.item.experiment.id for o in outcomes if o.item.experiment.group == group))
     if not sweep or baseline_id not in sweep:
         return pd.DataFrame()
     rows = _ablation_rows(outcomes, sweep, baseline_id)
@@ -238,18 +241,3 @@ def table_sweep(outcomes: list[Outcome], group: str, baseline_id: str) -> pd.Dat
     cols = ["change", "seeds", "passes", "held-out error %", "95% CI %", "train error %", "vs default (points)",
             "missed only by default / only by this", "McNemar p"]
     return pd.DataFrame(rows).reindex(columns=cols)
-
-
-def table_j(outcomes: list[Outcome], default_j: float) -> pd.DataFrame:
-    """The j sweep (Eq. 9), on held-out training patterns, in increasing j."""
-    ordered = sorted(outcomes, key=lambda o: (o.item.experiment.group != "j-sweep",
-                                              float(o.item.experiment.id.split("=")[1])
-                                              if o.item.experiment.group == "j-sweep" else 0))
-    return table_sweep(ordered, "j-sweep", f"j-sweep/j={default_j:g}")
-
-
-def table_distortions(outcomes: list[Outcome]) -> pd.DataFrame:
-    """The distortion-range sweep (Sec. III-C ranges are not given), on held-out training patterns."""
-    from .plan import default_distortion_factor
-
-    return table_sweep(outcomes, "distortion-sweep", f"distortion-sweep/x{default_distortion_factor() or 1:g}")

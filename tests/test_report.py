@@ -25,6 +25,7 @@ def test_profiles_and_seeds():
     assert all(it.holdout for it in smoke if it.experiment.group in sweeps)
     assert not any(it.holdout for it in smoke if it.experiment.group not in sweeps)
     assert {len(v) for k, v in seeds.items() if k.startswith("distortion-sweep/")} == {PROFILES["full"].sweep_seeds}
+    assert set(PROFILES) == {"smoke", "quick", "full"}
 
 
 def test_distortion_sweep_scales_all_four_ranges_and_finds_the_default():
@@ -39,7 +40,6 @@ def test_distortion_sweep_scales_all_four_ranges_and_finds_the_default():
     f = default_distortion_factor()
     assert f in DISTORTION_FACTORS
     assert all(getattr(FAITHFUL, k) == v for k, v in distortion_overrides(f).items() if k != "distortions")
-    assert set(PROFILES) == {"smoke", "quick", "full"}
 
 
 def test_the_ladder_makes_one_change_at_a_time():
