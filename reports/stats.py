@@ -1,4 +1,4 @@
-"""The statistics of the report and of `reports.check` (scipy).
+"""The statistics of the report and of `reports.check`, all from scipy's exact binomial test.
 
 - Clopper-Pearson exact binomial interval for an error rate (k misses of n test digits);
 - McNemar's exact test for two classifiers on the same test digits (only the discordant pairs count);
@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Collection, Iterable
 
 from scipy import stats
 
 
 def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Exact two-sided interval for a binomial proportion k/n (as fractions)."""
-    if n <= 0 or not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n and n > 0, got k={k}, n={n}")
-    alpha = 1 - level
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return lo, hi
+    ci = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    return float(ci.low), float(ci.high)
 
 
 @dataclass(frozen=True)
@@ -30,13 +27,19 @@ class McNemar:
     p_value: float  # exact two-sided binomial test on the discordant pairs
 
 
-def mcnemar(missed_a: set[int] | list[int], missed_b: set[int] | list[int]) -> McNemar:
-    """Exact McNemar test from the sets of missed test-digit indices of two models."""
-    a, b = set(missed_a), set(missed_b)
-    only_a, only_b = len(a - b), len(b - a)
+def mcnemar(pairs: Iterable[tuple[Collection[int], Collection[int]]]) -> McNemar:
+    """Exact McNemar test from the missed test-digit indices of models A and B.
+
+    `pairs` holds one (missed by A, missed by B) per pair of runs on the same test digits (e.g. one per
+    seed); their discordant counts are summed, then tested once against p = 1/2 (scipy.stats.binomtest).
+    """
+    only_a = only_b = 0
+    for missed_a, missed_b in pairs:
+        a, b = set(missed_a), set(missed_b)
+        only_a, only_b = only_a + len(a - b), only_b + len(b - a)
     n = only_a + only_b
     p = 1.0 if n == 0 else float(stats.binomtest(min(only_a, only_b), n, 0.5).pvalue)
-    return McNemar(only_a, only_b, min(1.0, p))
+    return McNemar(only_a, only_b, p)
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:

@@ -14,8 +14,9 @@ from reports.stats import clopper_pearson, mcnemar, mean_sd
 
 
 @pytest.mark.parametrize("k, n, lo, hi", [
-    (0, 10, 0.0, 0.3085),      # the "rule of three" regime
-    (10, 10, 0.6915, 1.0),
+    (0, 10, 0.0, 1 - 0.025 ** (1 / 10)),  # k = 0: the upper end solves (1 - p)^n = alpha / 2 (0.3085)
+    (10, 10, 0.025 ** (1 / 10), 1.0),      # k = n: the mirror image (0.6915)
+    (1, 10, 1 - 0.975 ** (1 / 10), 0.4450),  # k = 1: the lower end solves 1 - (1 - p)^n = alpha / 2
     (5, 20, 0.0866, 0.4910),   # textbook table values
     (1, 100, 0.000253, 0.0545),
 ])
@@ -25,15 +26,22 @@ def test_clopper_pearson_known_values(k, n, lo, hi):
 
 
 def test_clopper_pearson_rejects_nonsense():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must not be greater than n"):
         clopper_pearson(11, 10)
 
 
 def test_mcnemar_exact():
-    t = mcnemar({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100}, {100, 200, 201})  # 10 vs 2 discordant
+    t = mcnemar([({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100}, {100, 200, 201})])  # 10 vs 2 discordant
     assert (t.only_a, t.only_b) == (10, 2)
     assert math.isclose(t.p_value, 158 / 4096, rel_tol=1e-9)  # 2 * P(X <= 2 | 12, 1/2)
-    assert mcnemar([1, 2], [1, 2]).p_value == 1.0
+    assert mcnemar([([1, 2], [1, 2])]).p_value == 1.0
+
+
+def test_mcnemar_sums_the_discordant_counts_of_all_pairs():
+    # seed 0: 2 vs 1 discordant, seed 1: 3 vs 0 -> one test on 5 vs 1: 2 * P(X <= 1 | 6, 1/2) = 14/64
+    t = mcnemar([({1, 2, 3}, {3, 4}), ({5, 6, 7}, set())])
+    assert (t.only_a, t.only_b) == (5, 1)
+    assert math.isclose(t.p_value, 14 / 64, rel_tol=1e-9)
 
 
 def test_mean_sd():
