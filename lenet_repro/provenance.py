@@ -57,6 +57,8 @@ def collect(device: torch.device | str = "cpu") -> dict:
         "host_cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        # the ISA torch dispatches its CPU kernels to (ATEN_CPU_CAPABILITY forces one)
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_model(),
         "argv": sys.argv,

@@ -19,9 +19,10 @@
  *   [S4.coef (16) S4.bias (16)] C5.weight (120,16,5,5) C5.bias (120) F6.weight (84,120) F6.bias (84)
  *   [output.centers (10,84) if trainable RBF | output.weight (10,84) output.bias (10) if linear]
  *
- * Plain C99 + pthreads, no dependency on torch; loaded with ctypes.
+ * C (gnu11: GCC/clang vector extensions) + pthreads, no dependency on torch or libm; loaded with
+ * ctypes. Built with contraction off and no fast-math (build.py), and every reduction is written
+ * in a fixed order here, so any target computes the same bits; exp and log are our own (below).
  */
-#include <math.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -144,6 +145,48 @@ typedef struct {
     float dx3[16 * P3], d3[16 * P3], dx2[6 * 196], d2[6 * 196], dx1[6 * 784], d1[6 * 784];
     float g3[MAXC3 * 25], g1[150];
 } Grad;
+
+/* ---------------------------------------------------------------- exp and log ---------- */
+/* libm's expf/logf are picked at run time by CPU features (glibc ifuncs), so their last bit may
+ * depend on the machine. These use only +, -, *, / in double precision (IEEE, hence the same
+ * everywhere), then round to float: relative error below 1e-12 before rounding. */
+
+static inline double pow2i(int k) { /* 2^k for -1022 <= k <= 1023 */
+    union { uint64_t u; double d; } v = {(uint64_t)(k + 1023) << 52};
+    return v.d;
+}
+
+static float exp_det(float xf) {
+    const double x = xf;
+    if (x != x) return xf; /* NaN (a diverged run) stays NaN */
+    if (x < -745.0) return 0.0f;
+    if (x > 709.0) return (float)(pow2i(1023) * 2.0);
+    const double kd = x * 1.4426950408889634 + (x >= 0 ? 0.5 : -0.5);
+    const int k = (int)kd; /* truncation toward zero of x/ln2 +- 1/2: the nearest integer */
+    const double r = (x - k * 0.6931471803691238) - k * 1.9082149292705877e-10; /* |r| <= 0.347 */
+    double p = 1.0 / 479001600.0; /* Taylor to r^12 / 12! */
+    static const double c[12] = {1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0,
+                                 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+    for (int i = 0; i < 12; i++) p = p * r + c[i];
+    if (k < -1022) return (float)(p * pow2i(k + 200) * pow2i(-200));
+    return (float)(p * pow2i(k));
+}
+
+static float log_det(float xf) { /* xf >= 1 here (the sums it is used on include e^0) */
+    if (!(xf > 0.0f) || xf - xf != 0.0f) return xf > 0.0f ? xf : __builtin_nanf(""); /* inf, NaN, <= 0 */
+    union { double d; uint64_t u; } v = {(double)xf};
+    int e = (int)((v.u >> 52) & 0x7ff) - 1023;
+    v.u = (v.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL; /* mantissa in [1, 2) */
+    double f = v.d;
+    if (f > 1.4142135623730951) { f *= 0.5; e += 1; }
+    const double s = (f - 1.0) / (f + 1.0), s2 = s * s; /* |s| <= 0.1716 */
+    double p = 1.0 / 23.0; /* log f = 2 atanh s = 2 (s + s^3/3 + ... + s^23/23) */
+    for (int i = 21; i >= 1; i -= 2) p = p * s2 + 1.0 / i;
+    return (float)(e * 0.6931471805599453 + 2.0 * s * p);
+}
+
+float lenet5_exp(float x) { return exp_det(x); } /* for the tests */
+float lenet5_log(float x) { return log_det(x); }
 
 /* ---------------------------------------------------------------- squashing ------------- */
 
@@ -344,20 +387,20 @@ static float loss_grad(const Net *n, const float *out, int label, float *g) {
         /* log(e^-j + sum e^-y) = -m + log(e^-(j-m) + sum e^-(y-m)), m = min(j, min y) */
         float m = n->map_j;
         for (int i = 0; i < 10; i++) m = out[i] < m ? out[i] : m;
-        float e[10], z = expf(-(n->map_j - m));
-        for (int i = 0; i < 10; i++) { e[i] = expf(-(out[i] - m)); z += e[i]; }
+        float e[10], z = exp_det(-(n->map_j - m));
+        for (int i = 0; i < 10; i++) { e[i] = exp_det(-(out[i] - m)); z += e[i]; }
         for (int i = 0; i < 10; i++) g[i] = -e[i] / z;
         g[label] += 1.0f;
-        return out[label] - m + logf(z);
+        return out[label] - m + log_det(z);
     }
     /* cross-entropy on logits */
     float m = out[0];
     for (int i = 1; i < 10; i++) m = out[i] > m ? out[i] : m;
     float e[10], z = 0.0f;
-    for (int i = 0; i < 10; i++) { e[i] = expf(out[i] - m); z += e[i]; }
+    for (int i = 0; i < 10; i++) { e[i] = exp_det(out[i] - m); z += e[i]; }
     for (int i = 0; i < 10; i++) g[i] = e[i] / z;
     g[label] -= 1.0f;
-    return m + logf(z) - out[label];
+    return m + log_det(z) - out[label];
 }
 
 /* ---------------------------------------------------------------- backward -------------- */
@@ -606,7 +649,7 @@ float lenet5_gradient(const Net *n, const float *P, const float *centers, const 
                       float *grad) {
     Layout L; make_layout(n, &L);
     Ctx *c = ctx_new();
-    if (!c) return NAN;
+    if (!c) return __builtin_nanf("");
     memset(grad, 0, sizeof(float) * L.total);
     forward(n, &L, P, centers, img, &c->w, &c->s);
     float go[10];
@@ -704,6 +747,64 @@ int lenet5_train_pass(const Net *n, float *P, const float *E, const float *cente
     *errors = err;
     free(c);
     return 0;
+}
+
+/* ---------------------------------------------------------------- distortions ----------- */
+/* The affine warp of lenet1998/distortions.py (Sec. III-C), the same float64 operations in the
+ * same order as its torch code, so the two give the same bits (tests/test_determinism.py).
+ * params[k] = (tx, ty, s, q, h); images (m, n, n) in [0, 1]; out (m, n, n). */
+static void warp_range(const float *img01, const double *params, int64_t begin, int64_t end, int n, float *out) {
+    const double centre = n / 2.0;
+    for (int64_t k = begin; k < end; k++) {
+        const double *pk = params + 5 * k;
+        const double tx = pk[0], ty = pk[1], s = pk[2], q = pk[3], h = pk[4];
+        const double sx = s * (1 - q), sy = s * (1 + q);
+        const float *im = img01 + k * n * n;
+        float *o = out + k * n * n;
+        for (int i = 0; i < n; i++) {
+            const double y = (((double)i + (0.5 - centre)) - ty) / sy;
+            const double row = y + (centre - 0.5);
+            const double r0 = __builtin_floor(row), b = row - r0;
+            for (int j = 0; j < n; j++) {
+                const double x = (((double)j + (0.5 - centre)) - tx) / sx - h * y;
+                const double col = x + (centre - 0.5);
+                const double c0 = __builtin_floor(col), a = col - c0;
+                const double wts[4] = {(1 - a) * (1 - b), a * (1 - b), (1 - a) * b, a * b};
+                double acc = 0.0;
+                for (int t = 0; t < 4; t++) {
+                    const double r = r0 + (t >> 1), c = c0 + (t & 1);
+                    const int inside = r >= 0 && r < n && c >= 0 && c < n;
+                    acc = acc + (inside ? wts[t] * (double)im[(int)r * n + (int)c] : 0.0);
+                }
+                o[i * n + j] = (float)acc;
+            }
+        }
+    }
+}
+
+typedef struct { const float *img; const double *params; float *out; int64_t begin, end; int n; } WarpJob;
+
+static void *warp_worker(void *arg) {
+    WarpJob *j = arg;
+    warp_range(j->img, j->params, j->begin, j->end, j->n, j->out);
+    return NULL;
+}
+
+void lenet5_warp(const float *img01, const double *params, int64_t m, int n, float *out, int nthreads) {
+    if (nthreads < 1) nthreads = 1;
+    if (nthreads > 64) nthreads = 64;
+    if (nthreads > m) nthreads = m > 0 ? (int)m : 1;
+    WarpJob jobs[64];
+    pthread_t th[64];
+    int started[64] = {0};
+    for (int t = 0; t < nthreads; t++) {
+        jobs[t] = (WarpJob){img01, params, out, m * t / nthreads, m * (t + 1) / nthreads, n};
+        if (t > 0) started[t] = pthread_create(&th[t], NULL, warp_worker, &jobs[t]) == 0;
+        if (t > 0 && !started[t]) warp_worker(&jobs[t]);
+    }
+    warp_worker(&jobs[0]);
+    for (int t = 1; t < nthreads; t++)
+        if (started[t]) pthread_join(th[t], NULL);
 }
 
 /* ---------------------------------------------------------------- lockstep -------------- */
