@@ -14,6 +14,8 @@ import torch
 from ..bitmaps import prototypes
 from ..config import LeNet5Config
 from ..connection_table import connections
+from lenet_repro.errors import ConfigError
+
 from .build import BuildError, build
 
 ACT = {"scaled_tanh": 0, "sigmoid": 1, "relu": 2}
@@ -84,6 +86,10 @@ class FastKernel:
         lib.lenet5_train_pass_many.restype = c_int
         lib.lenet5_hkk_many.argtypes = [c_int, N, PP, PP, PP, PP, PP, POINTER(c_int64), PP, c_int]
         lib.lenet5_hkk_many.restype = c_int
+        lib.lenet5_warp.argtypes = [c_void_p, c_void_p, c_int64, c_int, c_void_p, c_int]
+        lib.lenet5_warp.restype = None
+        lib.lenet5_exp.argtypes = lib.lenet5_log.argtypes = [c_float]
+        lib.lenet5_exp.restype = lib.lenet5_log.restype = c_float
         if lib.lenet5_sizeof_net() != ctypes.sizeof(NetStruct):
             raise BuildError("kernel struct layout differs from the binding's (stale build?)")
         self._centers = prototypes().float().contiguous()
@@ -198,8 +204,29 @@ class FastKernel:
         return hs
 
 
+    def warp(self, images01: torch.Tensor, params: torch.Tensor, threads: int | None = None) -> torch.Tensor:
+        """The distortion warp (`lenet1998.distortions.warp_reference`, same bits): (M, n, n) float32 [0, 1]
+        images, (M, 5) float64 parameters -> (M, n, n) float32."""
+        _f32(images01, "images01")
+        if params.dtype != torch.float64 or not params.is_contiguous() or params.shape != (len(images01), 5):
+            raise ValueError("params must be a contiguous float64 (M, 5) CPU tensor")
+        if images01.dim() != 3 or images01.shape[1] != images01.shape[2]:
+            raise ValueError("images01 must be (M, n, n)")
+        out = torch.empty_like(images01)
+        self.lib.lenet5_warp(_ptr(images01), _ptr(params), len(images01), images01.shape[1], _ptr(out),
+                             threads or default_threads())
+        return out
+
+
 def default_threads() -> int:
-    return int(os.environ.get("LENET_THREADS", 0)) or (os.cpu_count() or 1)
+    """$LENET_THREADS (a positive integer), else every core."""
+    env = os.environ.get("LENET_THREADS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ConfigError(f"LENET_THREADS={env!r} is not a positive integer; set it to the number of "
+                              f"threads the kernel may use (e.g. 2), or unset it to use every core")
+        return int(env)
+    return os.cpu_count() or 1
 
 
 @lru_cache(maxsize=1)
