@@ -323,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         (rec,) = train_runs([RunSpec(args.recipe, cfg, args.seed, out)], device=args.device, backend=args.backend,
                             data_root=args.data_root, resume=args.resume, overwrite=args.overwrite,
                             train_subset=sub_train, test_subset=sub_test, holdout=args.holdout)
-        from lenet_repro.references import describe_paper
+        from .published import describe_paper
 
         print(describe_paper(rec))
         print(f"wrote {out / records.RESULT_NAME}")

@@ -6,6 +6,10 @@ figure) and the book's (derived from every printed line of every stored build).
 
 Book rows use *distinct* printed lines: many stored commits re-upload the same notebook output,
 so identical (framework, loss, train acc, test acc, examples/sec) lines count once.
+
+Each row names the recipe of ours it is compared with (`recipe`); that column is the only mapping from
+a recipe to its published numbers (`reference_for`, `headline_reference`), and `Reference.verdict` is
+the only comparison rule (consistent / better / worse).
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ REFERENCES_CSV = DATA / "references.csv"
 PAPER = "LeCun, Bottou, Bengio & Haffner 1998"
 
 
+# The direction of each metric of the table: errors and losses are better when lower.
+LOWER_IS_BETTER = {"test_error": True, "train_error": True, "train_loss": True, "test_acc": False,
+                   "train_acc": False}
+
+
 @dataclass(frozen=True)
 class Reference:
     id: str
@@ -42,6 +51,21 @@ class Reference:
     n_builds: int  # builds behind a spread; 1 for a single printed number; 0 for the paper
     kind: str  # "paper" (value +- uncertainty) or "spread" (min..max over builds) or "single"
     note: str = ""
+
+    def verdict(self, value: float, interval: tuple[float, float] | None = None) -> str:
+        """Our value (and its 95 % interval, in this row's unit) against this row: consistent, better or worse.
+
+        - "paper" (a published number with its quoted uncertainty u) and "single" (one printed build, with
+          an assumed tolerance u): consistent if our interval (our value when there is none) overlaps
+          [value - u, value + u], better if it lies entirely on the good side, worse otherwise;
+        - "spread" (the book's own builds, min..max): our value itself must lie inside the range.
+        """
+        lo, hi = interval if interval and self.kind != "spread" else (value, value)
+        if hi < self.low:
+            return "better" if LOWER_IS_BETTER[self.metric] else "worse"
+        if lo > self.high:
+            return "worse" if LOWER_IS_BETTER[self.metric] else "better"
+        return "consistent"
 
 
 def _paper(id, source, metric, value, recipe="", note="", u=0.1):
@@ -160,49 +184,15 @@ def get_reference(ref_id: str) -> Reference:
     return refs[ref_id]
 
 
-def default_reference(record: dict) -> str | None:
-    """The headline reference for a run record's recipe (used by `lenet check` without --reference)."""
-    recipe = record.get("recipe", "")
-    if record.get("family") == "lenet1998":
-        return "paper-lenet5-distortions" if record.get("config", {}).get("distortions") else "paper-lenet5"
-    for r in load_references().values():
-        if r.recipe == recipe and r.metric == "test_acc":
-            return r.id
-    return None
+def reference_for(recipe: str, metric: str) -> Reference | None:
+    """The row compared with `recipe` on `metric`: the first such row of the table (the table lists each
+    recipe's row over all builds before its per-framework breakdown), or None."""
+    return next((r for r in load_references().values() if r.recipe == recipe and r.metric == metric), None)
 
 
-def describe_book(record: dict) -> str:
-    """Our final numbers beside the book's for the record's recipe (for `lenet train`)."""
-    f = record["final"]
-    lines = [f"ours ({record['recipe']}, seed {record['seed']}): loss {f['train_loss']:.3f}, "
-             f"train acc {f['train_acc']:.3f}, test acc {f['test_acc']:.3f}"]
-    refs = [r for r in load_references().values() if r.recipe == record["recipe"] and r.kind != "paper"
-            and "-en-" not in r.id and "-zh-" not in r.id]
-    key = {"train_loss": "loss", "train_acc": "train acc", "test_acc": "test acc"}
-    for r in refs:
-        ours = f.get(r.metric)
-        if r.kind == "spread":
-            where = "inside" if r.low <= ours <= r.high else "OUTSIDE"
-            lines.append(f"book  {key[r.metric]:<9} median {r.value:.3f}, range {r.low:.3f}-{r.high:.3f} over "
-                         f"{r.n_builds} builds [{r.id}]: ours {ours:.3f} is {where} the book's range")
-        else:
-            lines.append(f"book  {key[r.metric]:<9} {r.value:.3f} (one build) [{r.id}]: ours {ours:.3f}")
-    if len(lines) == 1:
-        lines.append(f"book: no printed number for recipe {record['recipe']!r}")
-    return "\n".join(lines)
-
-
-def describe_paper(record: dict) -> str:
-    """Our error beside the paper's (for `lenet train lenet5-1998`)."""
-    f = record["final"]
-    ref = get_reference(default_reference(record))
-    train_ref = get_reference("paper-lenet5-train")
-    return "\n".join([
-        f"ours ({record['recipe']}, seed {record['seed']}): test error {f['test_error']:.2f}% "
-        f"({f['test_misses']} misses of {f['test_n']}), training error {f['train_error']:.2f}%",
-        f"paper ({ref.source}): test error {ref.value:.2f}% (+-{ref.uncertainty:.1f}), "
-        f"about {round(ref.value * f['test_n'] / 100)} misses; training error {train_ref.value:.2f}% "
-        f"({train_ref.source})"])
+def headline_reference(recipe: str) -> Reference | None:
+    """The recipe's published test-set number (test error for the paper, test accuracy for the book)."""
+    return reference_for(recipe, "test_error") or reference_for(recipe, "test_acc")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out_dir or f"runs/{recipe.name}-s{args.seed}"
         rec = train(recipe, seed=args.seed, device=args.device, data_root=args.data_root, out_dir=out,
                     train_subset=args.train_subset, test_subset=args.test_subset, dry_run=args.dry_run)
-        from lenet_repro.references import describe_book
+        from .published import describe_book
 
         print(describe_book(rec))
         return 0

@@ -5,12 +5,10 @@
     v.verdict      # "consistent", "better" or "worse"
     print(v)       # one line with the statistics
 
-Rules, by the reference's kind (lenet_repro/data/references.csv):
-- "paper" (a published error rate with its quoted uncertainty u, e.g. 0.95 +- 0.1 %): our k misses of
-  n give a Clopper-Pearson 95 % interval; consistent if it overlaps [value - u, value + u], better if it
-  lies entirely below (for errors; above for accuracies), worse otherwise.
-- "spread" (the book's own builds, min..max): consistent if our value lies inside the range.
-- "single" (one printed build): value +- the stated tolerance, compared like "paper".
+The rule, by the reference's kind (lenet_repro/data/references.csv), is `Reference.verdict` in
+lenet_repro/references.py: our k misses of n test digits give a Clopper-Pearson 95 % interval, which
+must overlap a published number's +- range ("paper", "single"); a "spread" of the book's builds must
+contain our value itself.
 `lenet check <result.json> [--reference ID]` prints the verdict and exits 1 unless it is consistent
 (`--allow-better` also accepts "better").
 """
@@ -24,12 +22,9 @@ from dataclasses import dataclass, field
 
 from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.records import read_record
-from lenet_repro.references import Reference, default_reference, get_reference
+from lenet_repro.references import Reference, get_reference, headline_reference
 
 from .stats import clopper_pearson
-
-LOWER_IS_BETTER = {"test_error": True, "train_error": True, "train_loss": True, "test_acc": False,
-                   "train_acc": False}
 
 
 @dataclass(frozen=True)
@@ -68,15 +63,25 @@ def _value_and_interval(result: dict, ref: Reference):
     return value, interval
 
 
+def default_reference(record: dict) -> Reference | None:
+    """The headline reference of a run record's recipe (`lenet check` without --reference)."""
+    if record.get("family") == "lenet1998":
+        from lenet1998.published import comparable_recipe
+
+        recipe = comparable_recipe(record)
+    else:
+        recipe = record.get("recipe", "")
+    return headline_reference(recipe)
+
+
 def check(result: dict | str | os.PathLike, reference_id: str | None = None) -> Verdict:
     """Compare one run record with one reference; raise ConfigError/RecordError on bad input."""
     rec = result if isinstance(result, dict) else read_record(result)
     if not isinstance(rec, dict) or "final" not in rec or "dataset" not in rec:
         raise RecordError("not a lenet-repro run record (no 'final'/'dataset'); pass a result.json from `lenet train`")
-    ref_id = reference_id or default_reference(rec)
-    if ref_id is None:
+    ref = get_reference(reference_id) if reference_id else default_reference(rec)
+    if ref is None:
         raise ConfigError(f"no default reference for recipe {rec.get('recipe')!r}; pass --reference ID")
-    ref = get_reference(ref_id)
     if rec.get("config", {}).get("holdout") and ref.metric.startswith("test"):
         raise ConfigError(f"this run was evaluated on a held-out part of the training set, not the test set; "
                           f"{ref.id} is a test-set number, so they cannot be compared")
@@ -84,20 +89,18 @@ def check(result: dict | str | os.PathLike, reference_id: str | None = None) -> 
         raise ConfigError(f"reference {ref.id} is on {ref.dataset} but the result is on {rec['dataset']}; "
                           f"choose a reference for {rec['dataset']}")
     value, interval = _value_and_interval(rec, ref)
-    lower_better = LOWER_IS_BETTER[ref.metric]
-    if ref.kind == "spread":
-        lo, hi = value, value
-    else:
-        lo, hi = interval if interval else (value, value)
-    if hi < ref.low:
-        verdict = "better" if lower_better else "worse"
-    elif lo > ref.high:
-        verdict = "worse" if lower_better else "better"
-    else:
-        verdict = "consistent"
-    return Verdict(verdict, ref, value, interval,
+    return Verdict(ref.verdict(value, interval), ref, value, interval,
                    {"reference_low": ref.low, "reference_high": ref.high, "kind": ref.kind,
                     "test_misses": rec["final"].get("test_misses"), "test_n": rec["final"].get("test_n")})
+
+
+def check_pooled(records: list[dict], reference_id: str | None = None) -> Verdict:
+    """One verdict for several runs of one recipe (e.g. its seeds): their test misses pooled into one
+    Clopper-Pearson interval (stats["test_misses"], stats["test_n"] are the pooled counts)."""
+    k = sum(int(r["final"]["test_misses"]) for r in records)
+    n = sum(int(r["final"]["test_n"]) for r in records)
+    final = {"test_misses": k, "test_n": n, "test_error": 100 * k / n, "test_acc": 1 - k / n}
+    return check({**records[0], "final": final}, reference_id)
 
 
 def main(argv: list[str] | None = None) -> int:

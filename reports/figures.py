@@ -19,8 +19,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from lenet_repro.references import book_builds, book_plot_readings, get_reference  # noqa: E402
+from lenet_repro.references import book_builds, book_plot_readings, headline_reference, reference_for  # noqa: E402
 
+from .plan import experiments  # noqa: E402
 from .runner import Outcome  # noqa: E402
 
 
@@ -35,15 +36,14 @@ def _save(fig, path: Path) -> Path:
 
 
 def learning_curves(outcomes: list[Outcome], path: Path) -> Path | None:
-    groups = [("faithful/lenet5-1998", "LeNet-5", "paper-lenet5"),
-              ("faithful/lenet5-1998-distortions", "LeNet-5 with distortions", "paper-lenet5-distortions")]
-    present = [(g, t, r) for g, t, r in groups if any(o.record for o in outcomes if o.item.experiment.id == g)]
+    present = [ex for ex in experiments("faithful")
+               if any(o.record for o in outcomes if o.item.experiment.id == ex.id)]
     if not present:
         return None
     fig, axes = plt.subplots(1, len(present), figsize=(6 * len(present), 4), squeeze=False)
-    for ax, (exp_id, title, ref_id) in zip(axes[0], present):
+    for ax, ex in zip(axes[0], present):
         for o in outcomes:
-            if o.item.experiment.id != exp_id or not o.record:
+            if o.item.experiment.id != ex.id or not o.record:
                 continue
             m = o.record["metrics"]
             passes = [r["pass"] for r in m]
@@ -51,15 +51,14 @@ def learning_curves(outcomes: list[Outcome], path: Path) -> Path | None:
                     label="test error" if o.item.seed == 0 else None)
             ax.plot(passes, [r["train_error"] for r in m], "-s", ms=3, color="C1", alpha=0.8,
                     label="training error" if o.item.seed == 0 else None)
-        ref = get_reference(ref_id)
+        ref, train_ref = headline_reference(ex.recipe), reference_for(ex.recipe, "train_error")
         ax.axhline(ref.value, color="k", ls="--", lw=1, label=f"paper: {ref.value}% test")
-        if exp_id == "faithful/lenet5-1998":
-            train_ref = get_reference("paper-lenet5-train").value
-            ax.axhline(train_ref, color="grey", ls=":", lw=1, label=f"paper: {train_ref}% training")
+        if train_ref:
+            ax.axhline(train_ref.value, color="grey", ls=":", lw=1, label=f"paper: {train_ref.value}% training")
         ax.set_yscale("log")
         ax.set_xlabel("training pass")
         ax.set_ylabel("error (%)")
-        ax.set_title(f"{title} (one line per seed)")
+        ax.set_title(f"{ex.label} (one line per seed)")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
     return _save(fig, path)

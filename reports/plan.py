@@ -106,7 +106,8 @@ TEXTBOOK = ["classic", "d2l-2nd", "zh-1st", "djl", "exercise-maxpool", "exercise
             "exercise-mnist"]
 
 
-def experiments() -> list[Experiment]:
+def experiments(group: str | None = None) -> list[Experiment]:
+    """Every experiment of the plan, in plan order (only those of `group` if given)."""
     ex = [Experiment(f"textbook/{r}", "textbook", "modern", r, r, headline=(r == "classic")) for r in TEXTBOOK]
     ex += [
         Experiment("faithful/lenet5-1998", "faithful", "lenet1998", "lenet5-1998", "LeNet-5 (1998 recipe)",
@@ -129,7 +130,7 @@ def experiments() -> list[Experiment]:
         ex.append(Experiment(f"ladder/{step:02d}-{key}", "ladder", "lenet1998", "lenet5-1998",
                              f"{step}. + {label}", dict(cumulative), step=step))
         ex.append(Experiment(f"single/{key}", "single", "lenet1998", "lenet5-1998", f"only {label}", dict(over)))
-    return ex
+    return [e for e in ex if group in (None, e.group)]
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ import re
 import sys
 from pathlib import Path
 
-from lenet_repro.references import get_reference
+from lenet_repro.references import headline_reference, reference_for
 
-from .plan import build_plan
-from .stats import clopper_pearson, mean_sd
+from .check import check_pooled
+from .plan import build_plan, distortion_label, experiments, sweep_default_id
+from .stats import mean_sd
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -40,8 +41,6 @@ def _runs(outcomes, exp_id):
 
 def _sweep_line(outcomes, group: str, intro: str) -> list[str]:
     """One README line for a held-out sweep: each setting's mean error, the default marked."""
-    from .plan import sweep_default_id
-
     errors = {}
     for o in outcomes:
         if o.item.experiment.group == group and o.record:
@@ -60,40 +59,34 @@ def results_block(out: Path = FULL) -> str:
         return "_No full report has been committed yet (`make report PROFILE=full`)._\n"
     outcomes = load_outcomes(out)
     lines = ["| model | runs | ours | published | verdict |", "|---|---|---|---|---|"]
-    for exp_id, ref_id in (("faithful/lenet5-1998", "paper-lenet5"),
-                           ("faithful/lenet5-1998-distortions", "paper-lenet5-distortions")):
-        runs = _runs(outcomes, exp_id)
+    for ex in experiments("faithful"):
+        runs = _runs(outcomes, ex.id)
         if not runs:
             continue
-        ref = get_reference(ref_id)
+        ref, train_ref = headline_reference(ex.recipe), reference_for(ex.recipe, "train_error")
+        v = check_pooled([o.record for o in runs], ref.id)
         errs = [o.record["final"]["test_error"] for o in runs]
-        k = sum(o.record["final"]["test_misses"] for o in runs)
-        n = sum(o.record["final"]["test_n"] for o in runs)
-        lo, hi = clopper_pearson(k, n)
         m, sd = mean_sd(errs)
         tr = mean_sd([o.record["final"]["train_error"] for o in runs])[0]
         per_seed = ", ".join(f"{e:.2f}" for e in errs)
-        verdict = "consistent" if 100 * lo <= ref.high and 100 * hi >= ref.low else (
-            "better" if 100 * hi < ref.low else "worse")
         sdtxt = f" +- {sd:.2f}" if len(runs) > 1 else ""
-        lines.append(f"| {exp_id.split('/')[1]} (MNIST) | {len(runs)} seeds, {len(runs[0].record['metrics'])} passes "
-                     f"| test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; pooled 95 % CI {100 * lo:.2f}-{100 * hi:.2f}); "
-                     f"training error {tr:.2f} % | {ref.value} % +- {ref.uncertainty} ({ref.source})"
-                     + (f"; training error {get_reference('paper-lenet5-train').value} %" if ref_id == "paper-lenet5"
-                        else "") + f" | {verdict} |")
-    classic = _runs(outcomes, "textbook/classic")
-    if classic:
-        ref = get_reference("d2l-classic-test-acc")
-        accs = [o.record["final"]["test_acc"] for o in classic]
+        lines.append(f"| {ex.recipe} (MNIST) | {len(runs)} seeds, {len(runs[0].record['metrics'])} passes "
+                     f"| test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; pooled 95 % CI "
+                     f"{v.interval[0]:.2f}-{v.interval[1]:.2f}); training error {tr:.2f} % "
+                     f"| {ref.value} % +- {ref.uncertainty} ({ref.source})"
+                     + (f"; training error {train_ref.value} %" if train_ref else "") + f" | {v.verdict} |")
+    classic = next(ex for ex in experiments("textbook") if ex.headline)
+    runs = _runs(outcomes, classic.id)
+    if runs:
+        ref = headline_reference(classic.recipe)
+        accs = [o.record["final"]["test_acc"] for o in runs]
         m, sd = mean_sd(accs)
-        inside = "inside the book's range" if ref.low <= m <= ref.high else "OUTSIDE the book's range"
-        lines.append(f"| textbook classic LeNet (Fashion-MNIST) | {len(classic)} seeds, 10 epochs | test acc "
+        inside = "inside the book's range" if ref.verdict(m) == "consistent" else "OUTSIDE the book's range"
+        lines.append(f"| textbook {classic.recipe} LeNet (Fashion-MNIST) | {len(runs)} seeds, 10 epochs | test acc "
                      f"**{m:.3f}**" + (f" +- {sd:.3f}" if len(accs) > 1 else "") +
-                     f" (loss {mean_sd([o.record['final']['train_loss'] for o in classic])[0]:.3f}, train acc "
-                     f"{mean_sd([o.record['final']['train_acc'] for o in classic])[0]:.3f}) | the book's "
+                     f" (loss {mean_sd([o.record['final']['train_loss'] for o in runs])[0]:.3f}, train acc "
+                     f"{mean_sd([o.record['final']['train_acc'] for o in runs])[0]:.3f}) | the book's "
                      f"{ref.n_builds} builds: {ref.low:.3f}-{ref.high:.3f} (median {ref.value:.3f}) | {inside} |")
-    from .plan import distortion_label
-
     lines += _sweep_line(outcomes, "j-sweep", "The MAP constant j, held-out error (last 10,000 training digits")
     lines += _sweep_line(outcomes, "distortion-sweep",
                          f"The distortion ranges, all scaled by one factor (x 1: {distortion_label(1).split(': ', 1)[1]}), held-out error (last 10,000 training digits")

@@ -13,9 +13,10 @@ import math
 
 import pandas as pd
 
-from lenet_repro.references import book_builds, get_reference, load_references
+from lenet_repro.references import headline_reference, load_references
 
-from .check import check
+from .check import check, check_pooled
+from .plan import experiments, sweep_default_id
 from .runner import Outcome
 from .stats import clopper_pearson, mcnemar, mean_sd
 
@@ -61,7 +62,6 @@ def _failed(outcomes, exp_id):
 
 def table_textbook(outcomes: list[Outcome]) -> pd.DataFrame:
     refs = load_references()
-    builds = book_builds()
     rows = []
     recipes = []
     for o in outcomes:
@@ -84,16 +84,12 @@ def table_textbook(outcomes: list[Outcome]) -> pd.DataFrame:
                          "inside the book's spread": "-"})
             continue
         for r in book:
-            if r.id.startswith("d2l-") and r.id.count("-") >= 4 and recipe == "classic":
-                lang, fw = r.id.split("-")[1:3]
-                g = builds[(builds.lang == lang) & (builds.framework == fw)]["test_acc"]
-                spread = f"{g.min():.3f} / {g.median():.3f} / {g.max():.3f}"
-            elif r.kind == "spread":
+            if r.kind == "spread":
                 spread = f"{r.low:.3f} / {r.value:.3f} / {r.high:.3f}"
             else:
                 spread = f"{r.value:.3f} (one build; +-{r.uncertainty:.3f} assumed)"
             inside = ("-" if math.isnan(mean) else "n/a (shortened run)" if not full_length
-                      else "yes" if r.low <= mean <= r.high else "NO")
+                      else "yes" if r.verdict(mean) == "consistent" else "NO")
             rows.append({"recipe": recipe, "book (edition, framework)": r.source, "builds": r.n_builds,
                          "book test acc min / median / max": spread, "ours test acc mean +- sd": ours,
                          "inside the book's spread": inside})
@@ -123,37 +119,31 @@ def _ci_str(k: int, n: int) -> str:
 
 def table_faithful(outcomes: list[Outcome]) -> pd.DataFrame:
     rows = []
-    for exp_id, ref_id in (("faithful/lenet5-1998", "paper-lenet5"),
-                           ("faithful/lenet5-1998-distortions", "paper-lenet5-distortions")):
-        runs = _ok(outcomes, exp_id)
-        ref = get_reference(ref_id)
+    for ex in experiments("faithful"):
+        runs = _ok(outcomes, ex.id)
+        ref = headline_reference(ex.recipe)
         for o in runs:
             f = o.record["final"]
-            v = check(o.record, ref_id) if f["test_n"] == 10000 else None
-            rows.append({"model": exp_id.split("/")[1], "seed": o.item.seed, "passes": len(o.record["metrics"]),
+            v = check(o.record, ref.id) if f["test_n"] == 10000 else None
+            rows.append({"model": ex.recipe, "seed": o.item.seed, "passes": len(o.record["metrics"]),
                          "test error %": f"{f['test_error']:.2f}", "misses": f"{f['test_misses']}/{f['test_n']}",
                          "95% CI %": _ci_str(f["test_misses"], f["test_n"]),
                          "train error %": f"{f['train_error']:.2f}",
                          "paper %": f"{ref.value} +- {ref.uncertainty}",
                          "verdict": v.verdict if v else "n/a (subset)"})
-        for o in _failed(outcomes, exp_id):
-            rows.append({"model": exp_id.split("/")[1], "seed": o.item.seed, "test error %": "FAILED",
-                         "verdict": o.error})
+        for o in _failed(outcomes, ex.id):
+            rows.append({"model": ex.recipe, "seed": o.item.seed, "test error %": "FAILED", "verdict": o.error})
         if len(runs) > 1:
-            k = sum(o.record["final"]["test_misses"] for o in runs)
-            n = sum(o.record["final"]["test_n"] for o in runs)
-            errs = [o.record["final"]["test_error"] for o in runs]
-            tr = [o.record["final"]["train_error"] for o in runs]
-            m, sd = mean_sd(errs)
-            lo, hi = clopper_pearson(k, n)
-            verdict = ("consistent" if 100 * lo <= ref.high and 100 * hi >= ref.low
-                       else ("better" if 100 * hi < ref.low else "worse"))
-            rows.append({"model": exp_id.split("/")[1], "seed": f"mean of {len(runs)}",
+            v = check_pooled([o.record for o in runs], ref.id)
+            k, n = v.stats["test_misses"], v.stats["test_n"]
+            m, sd = mean_sd([o.record["final"]["test_error"] for o in runs])
+            rows.append({"model": ex.recipe, "seed": f"mean of {len(runs)}",
                          "passes": len(runs[0].record["metrics"]),
                          "test error %": f"{m:.2f} +- {sd:.2f}", "misses": f"{k}/{n} pooled",
-                         "95% CI %": f"{100 * lo:.2f}-{100 * hi:.2f}",
-                         "train error %": f"{mean_sd(tr)[0]:.2f}", "paper %": f"{ref.value} +- {ref.uncertainty}",
-                         "verdict": verdict if n >= 10000 * len(runs) else "n/a (subset)"})
+                         "95% CI %": f"{v.interval[0]:.2f}-{v.interval[1]:.2f}",
+                         "train error %": f"{mean_sd([o.record['final']['train_error'] for o in runs])[0]:.2f}",
+                         "paper %": f"{ref.value} +- {ref.uncertainty}",
+                         "verdict": v.verdict if n >= 10000 * len(runs) else "n/a (subset)"})
     return pd.DataFrame(rows)
 
 
@@ -216,8 +206,6 @@ def table_ablation(outcomes: list[Outcome], group: str, baseline_id: str) -> pd.
 
 def table_sweep(outcomes: list[Outcome], group: str) -> pd.DataFrame:
     """A held-out sweep (j, distortion ranges), rows in plan order; changes relative to the default's row."""
-    from .plan import sweep_default_id
-
     baseline_id = sweep_default_id(group)
     sweep = list(dict.fromkeys(o.item.experiment.id for o in outcomes if o.item.experiment.group == group))
     if not sweep or baseline_id not in sweep:

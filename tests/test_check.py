@@ -9,6 +9,7 @@ import pytest
 from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.records import SCHEMA
 from reports import assert_consistent, check
+from reports.check import check_pooled
 from reports.check import main as check_main
 from reports.stats import clopper_pearson, mcnemar, mean_sd
 
@@ -80,8 +81,22 @@ def test_lower_loss_is_better():
 
 def test_default_reference_follows_the_recipe():
     assert check(_rec(test_error=0.95, test_misses=95, test_n=10000)).reference.id == "paper-lenet5"
+    dist = _rec(test_error=0.8, test_misses=80, test_n=10000)
+    dist["config"]["distortions"] = True  # `lenet train lenet5-1998 --distortions`
+    assert check(dist).reference.id == "paper-lenet5-distortions"
     r = _rec("fashion-mnist", "modern", "classic", test_acc=0.8, test_misses=2000, test_n=10000)
     assert check(r).reference.id == "d2l-classic-test-acc"
+
+
+def test_pooled_seeds_give_one_interval():
+    # 120 misses of 10,000: CI 1.00-1.43 %, consistent with 0.85..1.05 %; three such seeds pooled,
+    # 360 of 30,000: CI 1.08-1.33 %, entirely above the paper's range
+    one = _rec(test_error=1.2, test_misses=120, test_n=10000)
+    assert check(one).verdict == "consistent"
+    v = check_pooled([one] * 3)
+    assert (v.stats["test_misses"], v.stats["test_n"], v.value) == (360, 30000, 1.2)
+    assert v.verdict == "worse" and 1.07 < v.interval[0] < 1.09 and 1.32 < v.interval[1] < 1.34
+    assert check_pooled([_rec(test_error=1.1, test_misses=110, test_n=10000)] * 3, "paper-lenet5").consistent
 
 
 def test_bad_input_is_one_line(tmp_path):
