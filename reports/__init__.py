@@ -1,4 +1,5 @@
-"""The report generator (`lenet report`) and the regression-check API (`reports.check`).
+"""The report generator (`lenet report`), the regression-check API (`reports.check`) and the
+`lenet` command itself (`reports.cli`).
 
 It trains the textbook recipes and the faithful 1998 network on CPU or GPU, caches every run as a
 record with provenance, and writes REPORT.md, results.csv and figures comparing them with the

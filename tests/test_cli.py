@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from lenet_repro.cli import main
+from reports.cli import main
 from lenet_repro.idx import encode_idx
 
 

@@ -10,7 +10,7 @@ from lenet1998.data import load_mnist
 from lenet1998.evaluate import evaluate_model
 from lenet1998.pretrained import SHIPPED, load, shipped_path
 from lenet1998.train import RunSpec, train_runs
-from lenet_repro.cli import main
+from reports.cli import main
 from lenet_repro.records import read_record
 
 from .expected_results import band

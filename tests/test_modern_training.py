@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from lenet_repro.cli import main
+from reports.cli import main
 from lenet_repro.records import read_record
 
 from .expected_results import band

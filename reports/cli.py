@@ -6,13 +6,15 @@
     lenet evaluate <checkpoint|name>                                  (python -m lenet1998.evaluate)
     lenet report [--profile smoke|quick|full] [...]                   (python -m reports.report)
     lenet check <result.json> [--reference ID]                        (python -m reports.check)
+
+It sits in the top layer because it imports every package; `python -m reports` runs it too.
 """
 
 from __future__ import annotations
 
 import sys
 
-USAGE = __doc__.split("\n\n", 1)[1]
+USAGE = __doc__.split("\n\n")[1]  # the command list
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,13 +23,13 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: lenet <command> [...]\n\n" + USAGE)
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
-        from . import __version__
+        from lenet_repro import __version__
 
         print(f"lenet-repro {__version__}")
         return 0
     cmd, rest = argv[0], argv[1:]
     if cmd == "data":
-        from .fetch import main as sub
+        from lenet_repro.fetch import main as sub
     elif cmd == "train":
         from lenet1998.recipes import is_lenet1998_recipe
 
@@ -38,9 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     elif cmd == "evaluate":
         from lenet1998.evaluate import main as sub
     elif cmd == "report":
-        from reports.report import main as sub
+        from .report import main as sub
     elif cmd == "check":
-        from reports.check import main as sub
+        from .check import main as sub
     else:
         print(f"lenet: error: unknown command {cmd!r}; use one of data, train, evaluate, report, check",
               file=sys.stderr)
