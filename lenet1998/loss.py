@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lenet_repro.errors import ConfigError
+
 
 def mle_loss(y: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return y.gather(1, target.view(-1, 1)).mean()
@@ -25,13 +27,11 @@ def map_loss(y: torch.Tensor, target: torch.Tensor, j: float) -> torch.Tensor:
 
 
 def loss_fn(name: str, j: float = 1.0):
-    if name == "mle":
-        return mle_loss
-    if name == "map":
-        return lambda y, t: map_loss(y, t, j)
-    if name == "cross_entropy":
-        return F.cross_entropy
-    raise ValueError(name)
+    """The criterion `name` (mle: Eq. 8, map: Eq. 9 with constant j, cross_entropy: the ablation)."""
+    losses = {"mle": mle_loss, "map": lambda y, t: map_loss(y, t, j), "cross_entropy": F.cross_entropy}
+    if name not in losses:
+        raise ConfigError(f"unknown loss {name!r}; use {', '.join(losses)}")
+    return losses[name]
 
 
 def predict(out: torch.Tensor, output: str = "rbf") -> torch.Tensor:

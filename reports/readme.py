@@ -17,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from lenet_repro.errors import ConfigError
 from lenet_repro.references import headline_reference, reference_for
 
 from .check import check_pooled
@@ -193,26 +194,33 @@ def render(text: str) -> str:
     for name, fn in BLOCKS.items():
         pat = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.S)
         if not pat.search(text):
-            raise SystemExit(f"README.md has no '<!-- BEGIN {name} -->' block")
+            raise ConfigError(f"README.md has no '<!-- BEGIN {name} -->' ... '<!-- END {name} -->' block; "
+                              f"put that marker pair back where the {name} block belongs")
         body = fn()
         text = pat.sub(lambda m: m.group(1) + body + m.group(2), text)
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    old = README.read_text()
-    new = render(old)
-    if "--check" in argv:
-        if new != old:
-            print("README.md is stale: run `python -m reports.readme`", file=sys.stderr)
-            return 1
-        return 0
-    from lenet_repro.atomic import write_text
+    from lenet_repro.cli_util import run_cli
 
-    write_text(README, new)
-    print("README.md regenerated")
-    return 0
+    argv = sys.argv[1:] if argv is None else argv
+
+    def body() -> int:
+        old = README.read_text()
+        new = render(old)
+        if "--check" in argv:
+            if new != old:
+                print("README.md is stale: run `python -m reports.readme`", file=sys.stderr)
+                return 1
+            return 0
+        from lenet_repro.atomic import write_text
+
+        write_text(README, new)
+        print("README.md regenerated")
+        return 0
+
+    return run_cli(body, prog="python -m reports.readme")
 
 
 if __name__ == "__main__":

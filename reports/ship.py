@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from lenet_repro import atomic
+from lenet_repro.cli_util import run_cli
 from lenet_repro.errors import RecordError
 
 from .readme import load_outcomes
@@ -22,9 +23,8 @@ TARGET = Path(__file__).resolve().parent.parent / "lenet1998" / "checkpoints"
 SHIP = {"lenet5": "faithful/lenet5-1998", "lenet5-distortions": "faithful/lenet5-1998-distortions"}
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path("reports/full")
+def ship(out: Path) -> None:
+    """Copy the best run of each SHIP experiment in the report at `out`; RecordError if one is missing."""
     outcomes = load_outcomes(out)
     TARGET.mkdir(parents=True, exist_ok=True)
     for name, exp_id in SHIP.items():
@@ -44,7 +44,17 @@ def main(argv: list[str] | None = None) -> int:
         atomic.write_json(TARGET / f"{name}.json", rec)
         print(f"{name}: {exp_id} seed {best.item.seed}, {rec['final']['test_misses']} misses "
               f"(best of {len(runs)} seeds)")
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    out = Path(argv[argv.index("--out") + 1]) if "--out" in argv else Path("reports/full")
+
+    def body() -> int:
+        ship(out)
+        return 0
+
+    return run_cli(body, prog="python -m reports.ship")
 
 
 if __name__ == "__main__":

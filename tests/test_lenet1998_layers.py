@@ -13,7 +13,7 @@ from lenet1998 import PAPER_CONNECTIONS, PAPER_COUNTS, PAPER_PARAMETERS, LeNet5,
 from lenet1998.bitmaps import DIGITS, min_hamming_distance, prototypes
 from lenet1998.connection_table import TABLE_I, as_grid, connections
 from lenet1998.initialization import fan_ins
-from lenet1998.loss import map_loss, mle_loss
+from lenet1998.loss import loss_fn, map_loss, mle_loss
 from lenet1998.preprocessing import BACKGROUND, INK, to_input
 from lenet1998.rbf import EuclideanRBF
 from lenet1998.squashing import scaled_tanh, scaled_tanh_derivative
@@ -103,7 +103,7 @@ def test_subsampling_equals_loops(mode):
 
 def test_subsampling_has_one_coefficient_and_bias_per_map():
     assert sum(p.numel() for p in Subsampling(6, "sum").parameters()) == 12
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="unknown subsampling 'median'"):
         Subsampling(6, "median")
 
 
@@ -177,6 +177,14 @@ def test_map_loss_is_stable_for_large_penalties():
 def test_mle_loss():
     y = torch.arange(20.0).view(2, 10)
     assert float(mle_loss(y, torch.tensor([1, 2]))) == (1 + 12) / 2
+
+
+def test_losses_by_name():
+    y, t = torch.arange(20.0).view(2, 10), torch.tensor([1, 2])
+    assert float(loss_fn("mle")(y, t)) == float(mle_loss(y, t))
+    assert float(loss_fn("map", 3.0)(y, t)) == float(map_loss(y, t, 3.0))  # j reaches Eq. 9
+    with pytest.raises(ConfigError, match="unknown loss 'hinge'; use mle, map, cross_entropy"):
+        loss_fn("hinge")
 
 
 def test_prediction_is_the_smallest_penalty():
