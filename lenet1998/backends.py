@@ -3,8 +3,9 @@
 - `ReferenceBackend`: plain PyTorch autograd, one pattern at a time, SDLM step from `sdlm.py`,
   h_kk from the explicit second-derivative back-propagation. The readable specification; runs on
   any device; also runs the minibatch-SGD ablation.
-- `FastBackend`: the C kernel (`lenet1998/fast/lenet5.c`) on the CPU. Same numbers (tested), about
-  10x faster per step, and lockstep: K runs advance together on all cores.
+- `FastBackend`: the C kernel (`lenet1998/fast/lenet5.c`) on the CPU. Same numbers (tested), many
+  times faster per step (measured by benchmarks/online_step.py, in the README), and lockstep: K runs
+  advance together on all cores.
 
 A backend works on `Member`s: one run's config, flat parameter vector and this pass's data.
 """
@@ -18,7 +19,7 @@ import torch
 from .config import LeNet5Config
 from .loss import loss_fn, predict
 from .model import LeNet5
-from .sdlm import flat_hkk
+from .sdlm import flat_hkk, sdlm_step
 
 
 @dataclass
@@ -66,9 +67,7 @@ class ReferenceBackend:
             loss = lf(out, y)
             model.zero_grad(set_to_none=False)
             loss.backward()
-            with torch.no_grad():
-                for n, p in model.named_parameters():
-                    p -= eps[n] * p.grad  # SDLM: eps_k = eta / (mu + h_kk)
+            sdlm_step(model, eps)  # SDLM: eps_k = eta / (mu + h_kk); plain SGD: one rate for all
             loss_sum += loss.item()
             errors += int(predict(out.detach(), cfg.output).item() != y.item())
         m.params = model.get_flat().cpu()

@@ -1,5 +1,5 @@
-"""The fidelity ledger: one row per aspect of the paper (REFERENCE.md section 1, and every choice the
-paper leaves open), with its status -- faithful / assumed / deviates / modernised -- the value used
+"""The fidelity ledger: one row per aspect of the paper (LeCun et al. 1998, Sec. II-III and App. A-C,
+each row citing its section, and every choice the paper leaves open), with its status -- faithful / assumed / deviates / modernised -- the value used
 and why. The data is `ledger.csv`; the "value used" column is read from the defaults in
 `lenet1998.config`, so it cannot drift from the code. Rendered into the README by
 `python -m reports.readme`.

@@ -6,7 +6,7 @@ edition, the zh 1st edition, the D2L-Java variant and the book's exercises, as d
 `modern.recipes`.
 """
 
-from .model import TextbookLeNet, build_model, shape_table
+from .model import TextbookLeNet, shape_table
 from .recipes import RECIPES, NetSpec, Recipe, get_recipe
 
-__all__ = ["RECIPES", "NetSpec", "Recipe", "TextbookLeNet", "build_model", "get_recipe", "shape_table"]
+__all__ = ["RECIPES", "NetSpec", "Recipe", "TextbookLeNet", "get_recipe", "shape_table"]

@@ -77,12 +77,6 @@ def init_weights(model: nn.Module, scheme: str, generator: torch.Generator | Non
             nn.init.xavier_uniform_(m.weight, generator=generator)
 
 
-def build_model(spec: NetSpec, init: str = "xavier_uniform") -> TextbookLeNet:
-    model = TextbookLeNet(spec)
-    init_weights(model, init)
-    return model
-
-
 def shape_table(model: nn.Module, input_size: int = 28) -> list[tuple[str, tuple[int, ...]]]:
     """The book's layer-by-layer output shapes for one (1, 1, 28, 28) input."""
     x = torch.zeros(1, 1, input_size, input_size)

@@ -1,6 +1,9 @@
 """The book's recipes and exercise variants, as data (never as branches in code).
 
-Keys follow REFERENCE.md section 3: always name a number by (edition, framework, recipe).
+Each recipe names the edition and framework it comes from (`source`): d2l-en 0.7-0.17 / d2l-zh 2.0
+(the classic network), d2l-en 1.0 (2nd edition), the d2l-zh 1st edition (gluonbook), D2L-Java, and
+the exercises of the section "Convolutional Neural Networks (LeNet)". The book's printed numbers for
+each are rows of lenet_repro/data/references.csv, keyed by the same recipe name.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import torch
 from lenet1998 import LeNet5, LeNet5Config
 from lenet1998.connection_table import connections
 from lenet1998.loss import loss_fn
-from lenet1998.sdlm import effective_rates, flat_hkk, gauss_newton_diagonal
+from lenet1998.sdlm import effective_rates, flat_hkk, gauss_newton_diagonal, sdlm_step
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -135,12 +135,13 @@ def test_one_sdlm_step_against_finite_differences():
         with torch.no_grad():
             return float(loss_fn("map", cfg.map_j)(model(x), y))
 
-    # the reference step: autograd gradient, w <- w - eps * g
-    model.set_flat(theta)
+    # the step the reference backend takes: autograd gradient, then sdlm_step (w <- w - eps * g)
+    model.set_flat(theta.clone())  # the parameters become views of the vector given
     model.zero_grad()
     loss_fn("map", cfg.map_j)(model(x), y).backward()
-    grad = torch.cat([p.grad.flatten() for p in model.parameters()])
-    stepped = theta - eps * grad
+    sdlm_step(model, {n: eps[s].view_as(p) for (n, s), p in zip(model.parameter_slices().items(),
+                                                                 model.parameters())})
+    stepped = torch.cat([p.detach().flatten() for p in model.parameters()])  # float64 (get_flat is float32)
     for k in torch.randperm(theta.numel(), generator=torch.Generator().manual_seed(3))[:25].tolist() + [0, 59_999]:
         e = torch.zeros_like(theta)
         e[k] = 1e-5

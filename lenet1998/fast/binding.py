@@ -40,11 +40,6 @@ def net_struct(cfg: LeNet5Config) -> NetStruct:
     return n
 
 
-def supports(cfg: LeNet5Config) -> bool:
-    """The kernel does online steps; the minibatch-SGD ablation runs on the reference path."""
-    return cfg.optimizer in ("sdlm", "sgd")
-
-
 def _f32(t: torch.Tensor, name: str) -> torch.Tensor:
     if t.dtype != torch.float32 or t.device.type != "cpu" or not t.is_contiguous():
         raise ValueError(f"{name} must be a contiguous float32 CPU tensor")
