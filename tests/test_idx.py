@@ -51,5 +51,5 @@ def test_missing_file(tmp_path):
 
 
 def test_writer_rejects_wrong_dtype(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="IDX writer takes uint8 arrays, got float32"):
         write_idx(tmp_path / "x", np.zeros((2, 28, 28), np.float32))
