@@ -232,8 +232,8 @@ def load_kernel() -> FastKernel:
     path = build()
     try:
         return FastKernel(ctypes.CDLL(str(path)))
-    except OSError as e:
-        raise BuildError(f"cannot load {path}: {e}") from None
+    except (OSError, AttributeError) as e:  # AttributeError: a symbol is missing (a foreign or stale file)
+        raise BuildError(f"cannot load {path}: {e}; delete it and run `python -m lenet1998.fast`") from None
 
 
 _notice_given = False
