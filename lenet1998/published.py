@@ -10,20 +10,21 @@ from lenet_repro.references import headline_reference, reference_for
 from .recipes import LENET1998_RECIPES
 
 
-def comparable_recipe(record: dict) -> str:
-    """The named recipe whose published numbers a run record is compared with.
+def comparable_recipe(config: dict) -> str:
+    """The named recipe whose published numbers a run with this config (a record's "config", or
+    `LeNet5Config.to_dict()`) is compared with.
 
     Training with distortions is the Sec. III-C.2 experiment (0.8 %) under whichever recipe name the run
     was started (`lenet train lenet5-1998 --distortions` too); without them it is the plain one (0.95 %).
     """
-    distortions = bool(record.get("config", {}).get("distortions"))
+    distortions = bool(config.get("distortions"))
     return next(name for name, cfg in LENET1998_RECIPES.items() if cfg.distortions == distortions)
 
 
 def describe_paper(record: dict) -> str:
     """Our error beside the paper's (printed by `lenet train lenet5-1998`)."""
     f = record["final"]
-    recipe = comparable_recipe(record)
+    recipe = comparable_recipe(record["config"])
     ref, train_ref = headline_reference(recipe), reference_for(recipe, "train_error")
     paper = (f"paper ({ref.source}): test error {ref.value:.2f}% (+-{ref.uncertainty:.1f}), "
              f"about {round(ref.value * f['test_n'] / 100)} misses")

@@ -68,7 +68,7 @@ def default_reference(record: dict) -> Reference | None:
     if record.get("family") == "lenet1998":
         from lenet1998.published import comparable_recipe
 
-        recipe = comparable_recipe(record)
+        recipe = comparable_recipe(record.get("config", {}))
     else:
         recipe = record.get("recipe", "")
     return headline_reference(recipe)

@@ -2,6 +2,7 @@
 the textbook recipes."""
 
 from lenet1998.published import comparable_recipe, describe_paper
+from lenet1998.recipes import LENET1998_RECIPES
 from modern.published import describe_book
 
 
@@ -11,8 +12,9 @@ def _lenet5(distortions):
 
 
 def test_a_run_with_distortions_is_compared_with_the_distortions_experiment():
-    assert comparable_recipe(_lenet5(False)) == "lenet5-1998"
-    assert comparable_recipe(_lenet5(True)) == "lenet5-1998-distortions"  # whatever recipe name it ran under
+    assert comparable_recipe(_lenet5(False)["config"]) == "lenet5-1998"
+    assert comparable_recipe(_lenet5(True)["config"]) == "lenet5-1998-distortions"  # whatever recipe it ran as
+    assert comparable_recipe(LENET1998_RECIPES["lenet5-1998-distortions"].to_dict()) == "lenet5-1998-distortions"
 
 
 def test_describe_paper():
