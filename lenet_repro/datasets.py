@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ConfigError, DataError
+from .errors import ConfigError, DataError, PathError
 from .idx import MAGIC_IMAGES, MAGIC_LABELS, read_idx
 
 DATA_ROOT_ENV = "LENET_DATA_ROOT"
@@ -149,7 +149,47 @@ def verify(spec: DatasetSpec, folder: Path, check_hash: bool = True) -> None:
 
 
 def is_present(spec: DatasetSpec, folder: Path) -> bool:
-    return all((folder / f.filename).exists() for f in spec.files)
+    try:
+        return all((folder / f.filename).exists() for f in spec.files)
+    except OSError:  # e.g. no permission to look into the folder: read_idx then names the problem
+        return True
+
+
+def check_folder(folder: Path) -> None:
+    """PathError if the data folder cannot exist because a file sits where it or a parent should be."""
+    p = Path(folder)
+    while not p.exists() and p.parent != p:
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        raise PathError(f"{p}: is a file, not a folder, so it cannot hold the data ({folder}); point --data-root "
+                        f"(or ${DATA_ROOT_ENV}) at a folder, or move the file away")
+
+
+def check_subset(flag: str, value: int | None, size: int, what: str) -> None:
+    """`--train-subset` / `--test-subset` / `--holdout` must be None (all) or 1..size; ConfigError otherwise."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= size:
+        raise ConfigError(f"{flag} must be an integer from 1 to {size:,} ({what}), got {value!r}; "
+                          f"choose one in that range or omit {flag}")
+
+
+def check_split(name: str, train_subset: int | None = None, test_subset: int | None = None,
+                holdout: int | None = None) -> None:
+    """Validate the split options of a run on dataset `name` against its pinned sizes.
+
+    `holdout` takes the last N of the (subset of the) training patterns as the evaluation split, so it
+    must leave at least one training pattern, and `--test-subset` would have no effect beside it."""
+    spec = get_spec(name)
+    n_train, n_test = spec.train_images.count, spec.test_images.count
+    check_subset("--train-subset", train_subset, n_train, f"the {spec.name} training split has {n_train:,} images")
+    check_subset("--test-subset", test_subset, n_test, f"the {spec.name} test split has {n_test:,} images")
+    if holdout is not None:
+        n = train_subset or n_train
+        check_subset("--holdout", holdout, n - 1, f"it must leave at least one of the {n:,} training images")
+        if test_subset is not None:
+            raise ConfigError("--test-subset has no effect with --holdout (the held-out training patterns replace "
+                              "the test set); drop one of them")
 
 
 def load(name: str, split: str, root: str | os.PathLike | None = None,
@@ -162,6 +202,7 @@ def load(name: str, split: str, root: str | os.PathLike | None = None,
     if split not in ("train", "test"):
         raise ConfigError(f"unknown split {split!r}; choose train or test")
     folder = spec.raw_dir(root)
+    check_folder(folder)
     if not is_present(spec, folder):
         raise DataError(f"{spec.name} is not in {folder}; run `lenet data fetch {spec.name}` "
                         f"(or pass --data-root / set ${DATA_ROOT_ENV} to where it is)")

@@ -15,6 +15,7 @@ partial or corrupt download never replaces a good file.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import pickle
@@ -34,7 +35,7 @@ import numpy as np
 
 from . import atomic
 from .datasets import DATA_ROOT_ENV, DatasetSpec, get_spec, is_present, resolve_data_root, verify
-from .errors import DataError
+from .errors import DataError, path_error
 from .idx import encode_idx
 
 OFFLINE_ENV = "LENET_OFFLINE"  # set to 1 to skip torchvision's network download
@@ -184,23 +185,32 @@ def fetch(name: str, root: str | os.PathLike | None = None, force: bool = False,
         verify(spec, folder)  # raises DataError naming a corrupt file and the --force fix
         log(f"{spec.name}: present and verified in {folder}")
         return FetchResult(spec.name, folder, "present", time.time() - t0)
-    folder.mkdir(parents=True, exist_ok=True)
+    atomic.ensure_dir(folder, "--data-root")
     failures = []
     for src in sources if sources is not None else SOURCES:
         if not src.provides(spec):
             continue
-        with tempfile.TemporaryDirectory(prefix=".staging-", dir=folder) as staging:
-            staging = Path(staging)
-            try:
-                log(f"{spec.name}: trying {src.name} ...")
-                src.fetch(spec, staging)
-                verify(spec, staging)
-            except (SourceUnavailable, DataError) as e:
-                failures.append(f"{src.name}: {e}")
-                log(f"{spec.name}: {src.name} unavailable ({e})")
-                continue
-            for f in spec.files:  # each file verified; rename is atomic per file
-                os.replace(staging / f.filename, folder / f.filename)
+        try:
+            with tempfile.TemporaryDirectory(prefix=".staging-", dir=folder) as staging:
+                staging = Path(staging)
+                try:
+                    log(f"{spec.name}: trying {src.name} ...")
+                    src.fetch(spec, staging)
+                    verify(spec, staging)
+                except (SourceUnavailable, DataError) as e:
+                    failures.append(f"{src.name}: {e}")
+                    log(f"{spec.name}: {src.name} unavailable ({e})")
+                    continue
+                for f in spec.files:  # each file verified; rename is atomic per file
+                    try:
+                        os.replace(staging / f.filename, folder / f.filename)
+                    except OSError as e:
+                        raise path_error(folder / f.filename, e, flag="--data-root",
+                                         fix=f"remove {folder / f.filename} and run `lenet data fetch {spec.name}` "
+                                             f"again" if e.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST)
+                                         else None) from None
+        except OSError as e:  # the staging folder: read-only, full disk, no permission
+            raise path_error(folder, e, flag="--data-root") from None
         atomic.write_json(folder / "SOURCE.json", {
             "dataset": spec.name, "source": src.name, "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "sha256": {f.filename: f.sha256 for f in spec.files}})

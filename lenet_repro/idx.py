@@ -7,6 +7,7 @@ labels magic 2049 (0x00000801, 1 dim).
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import atomic
-from .errors import DataError
+from .errors import DataError, path_error
 
 MAGIC_IMAGES = 2051
 MAGIC_LABELS = 2049
@@ -47,9 +48,14 @@ def parse_idx(data: bytes, name: str = "<bytes>", expect_magic: int | None = Non
 
 def read_idx(path: str | os.PathLike, expect_magic: int | None = None, hint: str = HINT) -> np.ndarray:
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: missing; run `lenet data fetch` to download or convert it")
-    return parse_idx(path.read_bytes(), str(path), expect_magic, hint)
+    try:
+        if not path.exists():
+            raise DataError(f"{path}: missing; run `lenet data fetch` to download or convert it")
+        data = path.read_bytes()
+    except OSError as e:  # a folder under the file's name, no read permission, an I/O error
+        raise path_error(path, e, writing=False, flag="--data-root", cls=DataError,
+                         fix=hint if e.errno == errno.EISDIR else None) from None
+    return parse_idx(data, str(path), expect_magic, hint)
 
 
 def encode_idx(array: np.ndarray) -> bytes:
