@@ -7,6 +7,7 @@ Ablation values (the "modern" direction) are listed beside each default.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
 from lenet_repro.errors import ConfigError
@@ -66,6 +67,9 @@ class LeNet5Config:
     squeeze_range: float = 0.05  # x *= (1 - q), y *= (1 + q), q ~ U(-r, r)
     shear_range: float = 0.075  # horizontal shear x += h * y, h ~ U(-r, r)
 
+    def __post_init__(self):
+        self.validated()  # every instance is a valid config, however it was made
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["schedule"] = list(self.schedule)
@@ -83,6 +87,8 @@ class LeNet5Config:
 
     @classmethod
     def from_dict(cls, d: dict) -> "LeNet5Config":
+        if not isinstance(d, dict):
+            raise ConfigError(f"a LeNet-5 config must be a mapping of option names to values, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -100,6 +106,28 @@ class LeNet5Config:
         return self.schedule[min(pass_index, len(self.schedule) - 1)]
 
     def validated(self) -> "LeNet5Config":
+        """ConfigError (one line, naming the field, its flag and the allowed values) for any bad value.
+
+        Types are checked strictly (a checkpoint's config or a CLI value of the wrong type is refused,
+        never coerced), numbers must be finite, and each range is the one the recipe can run with."""
+        def flag(key):
+            return f"{key} (--{key.replace('_', '-')})"
+
+        def is_num(v):
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        for f in fields(self):
+            v, t = getattr(self, f.name), str(f.type)
+            if t == "bool" and not isinstance(v, bool):
+                raise ConfigError(f"{flag(f.name)} must be true or false, got {v!r}")
+            if t == "int" and (isinstance(v, bool) or not isinstance(v, int)):
+                raise ConfigError(f"{flag(f.name)} must be an integer, got {v!r}")
+            if t == "float" and not (is_num(v) and math.isfinite(v)):
+                raise ConfigError(f"{flag(f.name)} must be a finite number, got {v!r}")
+            if t == "float | None" and v is not None and not (is_num(v) and math.isfinite(v)):
+                raise ConfigError(f"{flag(f.name)} must be a finite number (or unset), got {v!r}")
+            if t == "str" and not isinstance(v, str):
+                raise ConfigError(f"{flag(f.name)} must be a string, got {v!r}")
         choices = {
             "activation": ("scaled_tanh", "sigmoid", "relu"),
             "subsampling": ("sum", "average", "avgpool", "maxpool"),
@@ -122,14 +150,19 @@ class LeNet5Config:
             raise ConfigError("rbf_trainable applies to output='rbf' only")
         if self.passes < 1:
             raise ConfigError(f"passes must be a positive integer, got {self.passes}")
-        if not self.schedule or any(not r > 0 for r in self.schedule):
-            raise ConfigError("schedule must be a non-empty list of positive rates")
+        if (not isinstance(self.schedule, (tuple, list)) or not self.schedule
+                or any(not (is_num(r) and math.isfinite(r) and r > 0) for r in self.schedule)):
+            raise ConfigError(f"schedule (--schedule) must be a non-empty list of positive finite rates, "
+                              f"got {self.schedule!r}")
         if not self.map_j > 0:
             raise ConfigError(f"map_j must be positive (Eq. 9), got {self.map_j}")
         if not self.mu > 0:
             raise ConfigError(f"mu must be positive, got {self.mu}")
         if self.hkk_patterns < 1:
             raise ConfigError(f"hkk_patterns must be >= 1, got {self.hkk_patterns}")
+        if not self.hkk_output_curvature > 0:
+            raise ConfigError(f"{flag('hkk_output_curvature')} must be positive (a curvature: 2 for the "
+                              f"Gauss-Newton of y_D), got {self.hkk_output_curvature}")
         if self.distortion_copies < 0 or min(self.translate_px, self.scale_range, self.squeeze_range,
                                              self.shear_range) < 0:
             raise ConfigError("distortion ranges and copies must be non-negative")

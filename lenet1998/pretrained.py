@@ -39,13 +39,17 @@ def load(name_or_path: str) -> tuple[LeNet5, dict]:
                               f"folder, or one of {', '.join(SHIPPED)}")
     blob = records.load_checkpoint(path)
     if blob.get("family") != "lenet1998":
-        raise RecordError(f"{path} is a {blob.get('family')} checkpoint, not a LeNet-5 (1998) one")
+        raise RecordError(f"{path} is a {blob.get('family')!r} checkpoint, not a LeNet-5 (1998) one; `lenet evaluate` "
+                          f"and pretrained() take LeNet-5 checkpoints (a textbook run's result.json holds its "
+                          f"test accuracy)")
+    records.checkpoint_fields(blob, path, {"model_config": dict, "state_dict": dict})
     try:
         cfg = LeNet5Config.from_dict(blob["model_config"])
     except ConfigError as e:
-        raise RecordError(f"{path}: unreadable model config ({e})") from None
+        raise RecordError(f"{path}: unreadable model config ({e}); the file is damaged or from another version, "
+                          f"re-run the training") from None
     model = LeNet5(cfg)
-    model.load_state_dict(blob["state_dict"])
+    records.load_weights(model, blob["state_dict"], path)
     return model.eval(), blob
 
 

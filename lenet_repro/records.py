@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from . import atomic
-from .errors import RecordError
+from .errors import RecordError, path_error
 
 SCHEMA = "lenet-repro/run-record/1"
 CHECKPOINT_FORMAT = "lenet-repro/checkpoint/1"
@@ -36,18 +36,84 @@ def write_record(out_dir: str | os.PathLike, record: dict) -> Path:
     if missing:
         raise RecordError(f"run record lacks fields {missing}; this is a bug in the trainer")
     path = Path(out_dir) / RESULT_NAME
-    atomic.write_json(path, record)
+    atomic.write_json(path, record, flag="--out-dir")
     return path
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _type_name(v) -> str:
+    return "null" if v is None else {bool: "a boolean", str: "a string", list: "a list", dict: "an object"}.get(
+        type(v), type(v).__name__)
+
+
+STRING_FINALS = ("evaluated_on",)  # the only non-numeric entries of "final"
+COUNT_FINALS = ("test_misses", "test_n", "train_misses", "train_n")  # non-negative integers
+
+
+def validate_record(rec: dict, where: str = "run record") -> None:
+    """Type-check a run record strictly; RecordError naming the first bad field.
+
+    Top-level ids are strings, `config`/`final`/`provenance` objects, `seed` an integer, `metrics` a
+    list of objects whose values are numbers, every `final` value a number (NaN allowed: a diverged
+    run records it) except `evaluated_on`, and the counts in `final` non-negative integers.
+    """
+    def bad(field, value, expected):
+        raise RecordError(f"{where}: malformed run record: {field} is {_type_name(value)}, expected {expected}; "
+                          f"the file is damaged or was edited, re-run the training (or restore the file)")
+
+    for k in ("schema", "run_id", "recipe", "dataset", "family"):
+        if not isinstance(rec[k], str):
+            bad(k, rec[k], "a string")
+    if rec["family"] not in FAMILIES:
+        raise RecordError(f"{where}: malformed run record: family {rec['family']!r} is not one of "
+                          f"{', '.join(FAMILIES)}; re-run the training")
+    for k in ("config", "final", "provenance"):
+        if not isinstance(rec[k], dict):
+            bad(k, rec[k], "an object")
+    if isinstance(rec["seed"], bool) or not isinstance(rec["seed"], int):
+        bad("seed", rec["seed"], "an integer")
+    if not isinstance(rec["metrics"], list):
+        bad("metrics", rec["metrics"], "a list")
+    for i, row in enumerate(rec["metrics"]):
+        if not isinstance(row, dict):
+            bad(f"metrics[{i}]", row, "an object")
+        for k, v in row.items():
+            if not _is_number(v):
+                bad(f"metrics[{i}][{k!r}]", v, "a number")
+    for k, v in rec["final"].items():
+        if k in STRING_FINALS:
+            if not isinstance(v, str):
+                bad(f"final[{k!r}]", v, "a string")
+        elif k in COUNT_FINALS:
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                bad(f"final[{k!r}]", v, "a non-negative integer")
+        elif not _is_number(v):
+            bad(f"final[{k!r}]", v, "a number")
+    for k in ("test_misses_idx", "test_predictions_missed"):
+        if k in rec and not (isinstance(rec[k], list) and all(isinstance(i, int) and not isinstance(i, bool)
+                                                              for i in rec[k])):
+            bad(k, rec[k], "a list of integers")
+    for k in ("sdlm", "shipped"):
+        if k in rec and not isinstance(rec[k], dict):
+            bad(k, rec[k], "an object")
 
 
 def read_record(path: str | os.PathLike) -> dict:
     path = Path(path)
-    if path.is_dir():
-        path = path / RESULT_NAME
-    if not path.exists():
-        raise RecordError(f"{path}: no such run record; pass a result.json written by `lenet train`")
     try:
-        rec = json.loads(path.read_text())
+        if path.is_dir():
+            path = path / RESULT_NAME
+        if not path.exists():
+            raise RecordError(f"{path}: no such run record; pass a result.json written by `lenet train`")
+        text = path.read_text()
+    except OSError as e:  # a folder named result.json, no permission, an I/O error
+        raise path_error(path, e, writing=False, cls=RecordError,
+                         fix="pass a readable result.json written by `lenet train`") from None
+    try:
+        rec = json.loads(text)
     except (ValueError, UnicodeDecodeError) as e:
         raise RecordError(f"{path}: not valid JSON ({e}); pass a result.json written by `lenet train`") from None
     if not isinstance(rec, dict) or "schema" not in rec:
@@ -59,8 +125,7 @@ def read_record(path: str | os.PathLike) -> dict:
     missing = [k for k in REQUIRED if k not in rec]
     if missing:
         raise RecordError(f"{path}: run record lacks fields {missing}; the file is damaged, re-run the training")
-    if rec["family"] not in FAMILIES or not isinstance(rec["final"], dict):
-        raise RecordError(f"{path}: malformed run record (family {rec['family']!r}); re-run the training")
+    validate_record(rec, str(path))
     rec["_path"] = str(path)
     return rec
 
@@ -71,7 +136,7 @@ def save_checkpoint(path: str | os.PathLike, *, family: str, recipe: str, model_
     blob = {"format": CHECKPOINT_FORMAT, "family": family, "recipe": recipe,
             "model_config": model_config,
             "state_dict": {k: v.detach().cpu().clone() for k, v in state_dict.items()}, **meta}
-    atomic.torch_save(path, blob)
+    atomic.torch_save(path, blob, flag="--out-dir")
     return Path(path)
 
 
@@ -81,6 +146,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise RecordError(f"{path}: no such checkpoint; pass a checkpoint.pt written by `lenet train`")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as e:  # a folder named checkpoint.pt, no permission, an I/O error
+        raise path_error(path, e, writing=False, cls=RecordError,
+                         fix="pass a readable checkpoint.pt written by `lenet train`") from None
     except Exception as e:  # pickle/zip errors come in many types
         raise RecordError(f"{path}: not a loadable checkpoint ({type(e).__name__}); "
                           f"the file is damaged or foreign, re-run the training") from None
@@ -88,3 +156,34 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise RecordError(f"{path}: not a lenet-repro checkpoint of format {CHECKPOINT_FORMAT!r}; "
                           f"re-run the training with this version")
     return blob
+
+
+def checkpoint_fields(blob: dict, path: str | os.PathLike, fields: dict[str, type | tuple]) -> None:
+    """RecordError unless `blob` has each of `fields` with the given type (bool never counts as int)."""
+    for name, typ in fields.items():
+        v = blob.get(name)
+        types = typ if isinstance(typ, tuple) else (typ,)
+        if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+            raise RecordError(f"{path}: malformed checkpoint: {name!r} is "
+                              f"{'missing' if name not in blob else _type_name(v)}; the file is damaged, "
+                              f"re-run the training (or --overwrite to start over)")
+
+
+def load_weights(module: torch.nn.Module, state_dict, path: str | os.PathLike) -> None:
+    """`module.load_state_dict(state_dict)` with a one-line RecordError when the weights do not fit
+    the module built from the checkpoint's config (a missing, extra or mis-shaped tensor)."""
+    if not isinstance(state_dict, dict) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise RecordError(f"{path}: malformed checkpoint: its 'state_dict' is not a mapping of tensors; "
+                          f"the file is damaged, re-run the training")
+    want = module.state_dict()
+    missing = [k for k in want if k not in state_dict]
+    extra = [k for k in state_dict if k not in want]
+    shapes = [f"{k} {tuple(state_dict[k].shape)} (its config needs {tuple(v.shape)})" for k, v in want.items()
+              if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
+    if missing or extra or shapes:
+        parts = ([f"missing {missing[:4]}{' ...' if len(missing) > 4 else ''}"] if missing else []) + \
+                ([f"unexpected {extra[:4]}{' ...' if len(extra) > 4 else ''}"] if extra else []) + \
+                ([f"wrong shape: {'; '.join(shapes[:2])}{' ...' if len(shapes) > 2 else ''}"] if shapes else [])
+        raise RecordError(f"{path}: the weights do not fit the checkpoint's own config ({', '.join(parts)}); "
+                          f"the file is damaged or was edited, re-run the training or use another checkpoint")
+    module.load_state_dict(state_dict)
