@@ -20,10 +20,11 @@ from pathlib import Path
 
 import torch
 
-from lenet_repro import provenance, records
+from lenet_repro import atomic, datasets, provenance, records
 from lenet_repro.cli_util import run_cli
-from lenet_repro.device import DEVICE_CHOICES, resolve_device
-from lenet_repro.errors import ConfigError
+from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, check_seed, resolve_device
+from lenet_repro.errors import ConfigError, RecordError
+from lenet_repro.lock import dir_locks
 
 from .backends import Member, make_backend
 from .config import LeNet5Config
@@ -104,20 +105,32 @@ def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, lo
     if spec.out_dir is None:
         return run
     ckpt = Path(spec.out_dir) / CHECKPOINT
-    if ckpt.exists() and not overwrite:
+    result = Path(spec.out_dir) / records.RESULT_NAME
+    if overwrite:  # start over: the old run's files go now, so no stale record outlives an interruption
+        atomic.remove(result)
+        atomic.remove(ckpt)
+    elif ckpt.exists():
         if not resume:
             raise ConfigError(f"{spec.out_dir} already holds a run; pass --resume to continue (or reuse) it, "
                               f"--overwrite to start over, or choose another --out-dir")
         blob = records.load_checkpoint(ckpt)
         _check_resume(run, blob, ckpt, data)
-        model.load_state_dict(blob["state_dict"])
+        records.checkpoint_fields(blob, ckpt, {"state_dict": dict, "passes_done": int, "metrics": list,
+                                               "rates": list, "train_seconds": (int, float),
+                                               "eval_seconds": (int, float)})
+        if not 0 <= blob["passes_done"] <= cfg.passes or len(blob["metrics"]) != blob["passes_done"]:
+            raise RecordError(f"{ckpt}: malformed checkpoint: {blob['passes_done']} passes done of {cfg.passes} with "
+                              f"{len(blob['metrics'])} rows of metrics; re-run with --overwrite to start over")
+        records.load_weights(model, blob["state_dict"], ckpt)
         run.member.params = model.get_flat()
         run.done, run.metrics, run.rates = blob["passes_done"], blob["metrics"], blob["rates"]
         run.train_seconds, run.eval_seconds = blob["train_seconds"], blob["eval_seconds"]
         log(f"{spec.name}: resuming after pass {run.done}/{cfg.passes} from {ckpt}")
-        result = Path(spec.out_dir) / records.RESULT_NAME
         if run.done >= cfg.passes and result.exists():
-            run.record = records.read_record(result)
+            try:
+                run.record = records.read_record(result)
+            except RecordError as e:
+                log(f"{spec.name}: {e}; writing it again from the checkpoint")
     return run
 
 
@@ -155,12 +168,43 @@ def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "au
                resume: bool = False, overwrite: bool = False, train_subset: int | None = None,
                test_subset: int | None = None, holdout: int | None = None, data: MnistSplits | None = None,
                log=print) -> list[dict]:
-    """Train K runs together (K = 1 for a solo run); return their run records."""
+    """Train K runs together (K = 1 for a solo run); return their run records.
+
+    Each run's `out_dir` is locked for the whole call (lenet_repro/lock.py): another lenet process
+    on the same folder is refused with one line. `device="auto"`: see `engine_device`."""
     if not specs:
         return []
-    if len({str(s.out_dir) for s in specs if s.out_dir}) < len([s for s in specs if s.out_dir]):
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other (--resume continues the run in --out-dir, "
+                          "--overwrite discards it); pass only one of them")
+    for s in specs:
+        check_seed(s.seed)
+    dirs = [Path(s.out_dir).resolve() for s in specs if s.out_dir is not None]
+    if len(set(dirs)) < len(dirs):
         raise ConfigError("two runs share one --out-dir; give each run its own")
-    dev = torch.device("cpu") if device == "auto" else resolve_device(device)
+    if data is None:
+        datasets.check_split("mnist", train_subset, test_subset, holdout)
+    dev = engine_device(device, backend)
+    with dir_locks(dirs, "--out-dir"):
+        return _train_runs(specs, dev, backend, data_root, resume, overwrite, train_subset, test_subset, holdout,
+                           data, log)
+
+
+def engine_device(device: str, backend: str) -> torch.device:
+    """The one `--device auto` rule (lenet_repro.device): the CUDA GPU if present, except that the fast C
+    kernel is CPU-only, so whenever this run uses it (`--backend fast`, or `auto` with the kernel built and
+    no GPU named) auto is the CPU."""
+    if backend not in ("auto", "fast", "reference"):
+        raise ConfigError(f"unknown backend {backend!r}; use auto, fast or reference")
+    from .fast import fast_available
+
+    named = (device or "auto").lower()
+    uses_fast = backend == "fast" or (backend == "auto" and named in ("auto", "cpu") and fast_available(notice=False))
+    return resolve_device(named, cpu_only_engine=uses_fast)
+
+
+def _train_runs(specs, dev, backend, data_root, resume, overwrite, train_subset, test_subset, holdout, data,
+                log) -> list[dict]:
     started, t0 = provenance.now_iso(), time.time()
     data = data or load_mnist(data_root, train_subset, test_subset, holdout)
     runs = [_prepare(s, data, resume, overwrite, log) for s in specs]
@@ -264,7 +308,23 @@ def _finish(r: _Run, data: MnistSplits, eng, dev, started: str, t0: float, group
 
 # ---------------------------------------------------------------------------------------------- CLI
 
-_FLAG_HELP = {f.name: f.name.replace("_", "-") for f in fields(LeNet5Config)}
+def parse_bool(text: str) -> bool:
+    """argparse type for BOOL options: true/false, 1/0, yes/no (any case); anything else is an error."""
+    v = text.strip().lower()
+    if v in ("1", "true", "yes"):
+        return True
+    if v in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not a boolean; use true/false, 1/0 or yes/no")
+
+
+def parse_rates(text: str) -> tuple[float, ...]:
+    """argparse type for --schedule: comma-separated numbers."""
+    try:
+        return tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers, e.g. "
+                                         f"0.0005,0.0002,0.0001") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -273,13 +333,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("recipe", choices=list(LENET1998_RECIPES))
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
-                   help="auto = CPU: batch-1 online training is latency-bound and the C fast path beats a GPU")
+                   help=AUTO_HELP + " (batch-1 online training is latency-bound: the C kernel beats a GPU); "
+                        "with --backend reference, auto is the GPU if present")
     p.add_argument("--backend", default="auto", choices=("auto", "fast", "reference"),
                    help="fast = C kernel (CPU); reference = plain autograd (any device)")
     p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
     p.add_argument("--out-dir", default=None, help="default: runs/<recipe>-s<seed>")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out-dir")
-    p.add_argument("--overwrite", action="store_true", help="start over even if --out-dir holds a run")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over even if --out-dir holds a run (deletes its checkpoint and result.json)")
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
     p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images")
     p.add_argument("--holdout", type=int, default=None,
@@ -295,11 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
         if f.name == "subsampling_coef_init":
             g.add_argument(flag, type=float, default=None, metavar="FLOAT")
         elif f.type in ("bool", bool):
-            g.add_argument(flag, type=lambda s: s.lower() in ("1", "true", "yes"), default=None, metavar="BOOL")
+            g.add_argument(flag, type=parse_bool, default=None, metavar="BOOL", help="true/false, 1/0 or yes/no")
         else:
             typ = {"int": int, "float": float}.get(str(f.type), str)
             g.add_argument(flag, type=typ, default=None, metavar=str(f.type).upper())
-    g.add_argument("--schedule", type=lambda s: tuple(float(v) for v in s.split(",")), default=None,
+    g.add_argument("--schedule", type=parse_rates, default=None,
                    metavar="R1,R2,...", help="global rate per pass (the last one repeats)")
     return p
 

@@ -3,11 +3,17 @@
 Metric definitions are the book's: "loss" and "train acc" are running means over the epoch's
 minibatches (weighted by batch size), "test acc" is measured after the epoch in eval mode, and
 examples/sec counts only the time spent in training steps.
+
+A run with an out-dir is checkpointed after every epoch and `--resume` continues it exactly (the
+same weights, metrics and misses as an uninterrupted run; only wall times differ), with the same
+`--resume` / `--overwrite` rules as `lenet train lenet5-1998`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -15,10 +21,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lenet_repro import datasets, provenance, records
+from lenet_repro import atomic, datasets, provenance, records
 from lenet_repro.cli_util import run_cli
-from lenet_repro.device import DEVICE_CHOICES, resolve_device, seed_everything
-from lenet_repro.errors import ConfigError
+from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, check_seed, resolve_device, seed_everything
+from lenet_repro.errors import ConfigError, RecordError
+from lenet_repro.lock import dir_lock
 
 from .model import TextbookLeNet, init_weights
 from .recipes import RECIPES, Recipe, get_recipe
@@ -46,17 +53,79 @@ def evaluate_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
     return correct / len(x)
 
 
+CHECKPOINT = "checkpoint.pt"
+SPLIT_KEYS = ("train_subset", "test_subset", "dry_run")  # config entries that choose the data, not the model
+
+
+def _plain(obj):
+    """JSON-shaped copy (tuples -> lists) so configs compare the same before and after a checkpoint."""
+    return json.loads(json.dumps(obj, default=str))
+
+
+def _validate(recipe: Recipe, seed: int, train_subset, test_subset, resume: bool, overwrite: bool) -> None:
+    if isinstance(recipe.epochs, bool) or not isinstance(recipe.epochs, int) or recipe.epochs < 1:
+        raise ConfigError(f"--epochs must be a positive integer, got {recipe.epochs}")
+    if isinstance(recipe.batch_size, bool) or not isinstance(recipe.batch_size, int) or recipe.batch_size < 1:
+        raise ConfigError(f"--batch-size must be a positive integer, got {recipe.batch_size}")
+    if not (isinstance(recipe.lr, (int, float)) and math.isfinite(recipe.lr) and recipe.lr > 0):
+        raise ConfigError(f"--lr must be positive and finite, got {recipe.lr}")
+    check_seed(seed)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other (--resume continues the run in --out-dir, "
+                          "--overwrite discards it); pass only one of them")
+    datasets.check_split(recipe.dataset, train_subset, test_subset)
+
+
 def train(recipe: Recipe, *, seed: int = 0, device: str = "auto", data_root=None,
           out_dir: str | Path | None = None, train_subset: int | None = None,
-          test_subset: int | None = None, dry_run: bool = False, log=print) -> dict:
-    """Train one textbook recipe; return its run record (and write it when `out_dir` is given)."""
-    if recipe.epochs < 1:
-        raise ConfigError(f"--epochs must be a positive integer, got {recipe.epochs}")
-    if recipe.batch_size < 1:
-        raise ConfigError(f"--batch-size must be a positive integer, got {recipe.batch_size}")
-    if not recipe.lr > 0:
-        raise ConfigError(f"--lr must be positive, got {recipe.lr}")
+          test_subset: int | None = None, dry_run: bool = False, resume: bool = False,
+          overwrite: bool = False, log=print) -> dict:
+    """Train one textbook recipe; return its run record (and write it when `out_dir` is given).
+
+    With `out_dir`, the folder is locked for the whole run (lenet_repro/lock.py) and a checkpoint is
+    written atomically after every epoch: weights, optimizer state, the data-order generator's state,
+    the history and the times. `resume` continues from it with an outcome identical to an
+    uninterrupted run (wall times aside); a checkpoint of another recipe, config, seed or data split
+    is refused. Without `resume` an existing run there is an error, unless `overwrite` (start over).
+    """
+    _validate(recipe, seed, train_subset, test_subset, resume, overwrite)
     dev = resolve_device(device)
+    if out_dir is None:
+        return _train(recipe, seed, dev, data_root, None, train_subset, test_subset, dry_run, resume, overwrite, log)
+    with dir_lock(out_dir, "--out-dir"):
+        return _train(recipe, seed, dev, data_root, Path(out_dir), train_subset, test_subset, dry_run, resume,
+                      overwrite, log)
+
+
+def _resume_state(ckpt: Path, recipe: Recipe, seed: int, config: dict, split: dict) -> dict:
+    """The checkpoint at `ckpt`, checked to belong to this very run (ConfigError/RecordError otherwise)."""
+    blob = records.load_checkpoint(ckpt)
+    if blob.get("family") != "modern" or blob.get("recipe") != recipe.name:
+        raise ConfigError(f"{ckpt} belongs to recipe {blob.get('recipe')!r}, not {recipe.name!r}; "
+                          f"use another --out-dir or drop --resume")
+    if "epochs_done" not in blob:
+        raise ConfigError(f"{ckpt} was written by an older version without resume state; pass --overwrite to "
+                          f"start over there, or choose another --out-dir")
+    if blob.get("data", split) != split:
+        raise ConfigError(f"{ckpt} was trained on a different data split {blob['data']} (now {split}); "
+                          f"use the same --train-subset/--test-subset, or another --out-dir")
+    model_part = {k: v for k, v in config.items() if k not in SPLIT_KEYS}
+    saved = blob.get("model_config")
+    saved_part = {k: v for k, v in saved.items() if k not in SPLIT_KEYS} if isinstance(saved, dict) else saved
+    if _plain(saved_part) != _plain(model_part) or blob.get("seed") != seed:
+        raise ConfigError(f"{ckpt} was made with a different config or seed; use another --out-dir, "
+                          f"or --overwrite to start over there")
+    records.checkpoint_fields(blob, ckpt, {"state_dict": dict, "epochs_done": int, "optimizer": dict,
+                                           "data_generator": torch.Tensor, "torch_rng": torch.Tensor,
+                                           "history": list, "train_seconds": (int, float)})
+    if not 0 <= blob["epochs_done"] <= config["epochs"] or len(blob["history"]) != blob["epochs_done"]:
+        raise RecordError(f"{ckpt}: malformed checkpoint: {blob['epochs_done']} epochs done of {config['epochs']} "
+                          f"with {len(blob['history'])} rows of history; re-run with --overwrite to start over")
+    return blob
+
+
+def _train(recipe: Recipe, seed: int, dev: torch.device, data_root, out_dir: Path | None, train_subset,
+           test_subset, dry_run: bool, resume: bool, overwrite: bool, log) -> dict:
     started, t_start = provenance.now_iso(), time.time()
     gen = seed_everything(seed)
     xtr, ytr, xte, yte = load_data(recipe.dataset, data_root, dev, train_subset, test_subset)
@@ -72,11 +141,52 @@ def train(recipe: Recipe, *, seed: int = 0, device: str = "auto", data_root=None
     n, bs = len(xtr), recipe.batch_size
     epochs = 1 if dry_run else recipe.epochs
     steps_per_epoch = (n + bs - 1) // bs
+    config = {**recipe.to_dict(), "epochs": epochs, "train_subset": train_subset,
+              "test_subset": test_subset, "dry_run": dry_run}
+    split = {"dataset": recipe.dataset, "train": n, "test": len(yte)}
+    history, train_seconds, done = [], 0.0, 0
+    ckpt = out_dir / CHECKPOINT if out_dir is not None else None
+
+    def save(final: dict | None = None) -> None:
+        records.save_checkpoint(ckpt, family="modern", recipe=recipe.name, model_config=config,
+                                state_dict=net.state_dict(), epoch=done, epochs_done=done, seed=seed, final=final,
+                                optimizer=opt.state_dict(), data_generator=gen.get_state(),
+                                torch_rng=torch.get_rng_state(), history=history, train_seconds=train_seconds,
+                                data=split)
+
+    if ckpt is not None:
+        result = out_dir / records.RESULT_NAME
+        if overwrite:  # start over: the old run's files go now, so no stale record outlives an interruption
+            atomic.remove(result)
+            atomic.remove(ckpt)
+        elif ckpt.exists():
+            if not resume:
+                raise ConfigError(f"{out_dir} already holds a run; pass --resume to continue (or reuse) it, "
+                                  f"--overwrite to start over, or choose another --out-dir")
+            blob = _resume_state(ckpt, recipe, seed, config, split)
+            records.load_weights(net, blob["state_dict"], ckpt)
+            try:
+                opt.load_state_dict(blob["optimizer"])
+                gen.set_state(blob["data_generator"])
+                torch.set_rng_state(blob["torch_rng"])
+            except (ValueError, RuntimeError, KeyError, TypeError):
+                raise RecordError(f"{ckpt}: malformed checkpoint: its optimizer or generator state does not fit; "
+                                  f"re-run with --overwrite to start over") from None
+            history, train_seconds, done = list(blob["history"]), float(blob["train_seconds"]), blob["epochs_done"]
+            log(f"{recipe.name} s{seed}: resuming after epoch {done}/{epochs} from {ckpt}")
+            if done >= epochs and result.exists():
+                try:
+                    rec = records.read_record(result)
+                    log(f"{result}: the run is complete")
+                    return rec
+                except RecordError as e:
+                    log(f"{e}; writing it again from the checkpoint")
+
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=epochs * steps_per_epoch, disable=not sys.stderr.isatty(), leave=False, unit="step")
-    history, train_seconds = [], 0.0
-    for epoch in range(1, epochs + 1):
+    bar = tqdm(total=epochs * steps_per_epoch, initial=done * steps_per_epoch, disable=not sys.stderr.isatty(),
+               leave=False, unit="step")
+    for epoch in range(done + 1, epochs + 1):
         net.train()
         loss_sum, correct, seen, t_epoch = 0.0, 0, 0, 0.0
         perm = torch.randperm(n, generator=gen).to(dev)  # train shuffled each epoch
@@ -100,6 +210,9 @@ def train(recipe: Recipe, *, seed: int = 0, device: str = "auto", data_root=None
         row = {"epoch": epoch, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                "test_acc": test_acc, "seconds": t_epoch, "examples_per_s": seen / t_epoch}
         history.append(row)
+        done = epoch
+        if ckpt is not None:
+            save()  # before the log line: an interrupt from here on keeps this epoch
         bar.clear()
         log(f"epoch {epoch}/{epochs}: loss {row['train_loss']:.3f}, train acc {row['train_acc']:.3f}, "
             f"test acc {test_acc:.3f}, {row['examples_per_s']:.1f} examples/sec")
@@ -115,8 +228,6 @@ def train(recipe: Recipe, *, seed: int = 0, device: str = "auto", data_root=None
         pred = torch.cat([net(xte[i:i + 1024]).argmax(1) for i in range(0, len(xte), 1024)])
     missed = (pred != yte).nonzero().flatten().cpu().tolist()
 
-    config = {**recipe.to_dict(), "epochs": epochs, "train_subset": train_subset,
-              "test_subset": test_subset, "dry_run": dry_run}
     prov = provenance.collect(dev)
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t_start,
                 train_seconds=train_seconds)
@@ -135,12 +246,9 @@ def train(recipe: Recipe, *, seed: int = 0, device: str = "auto", data_root=None
         "test_misses_idx": missed,
         "provenance": prov,
     }
-    if out_dir is not None:
-        out_dir = Path(out_dir)
-        records.save_checkpoint(out_dir / "checkpoint.pt", family="modern", recipe=recipe.name,
-                                model_config=record["config"], state_dict=net.state_dict(),
-                                epoch=epochs, seed=seed, final=record["final"])
-        record["checkpoint"] = "checkpoint.pt"
+    if ckpt is not None:
+        save(final=record["final"])
+        record["checkpoint"] = CHECKPOINT
         path = records.write_record(out_dir, record)
         log(f"wrote {path}")
     return record
@@ -153,12 +261,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--lr", type=float, default=None, help="default: the recipe's")
     p.add_argument("--batch-size", type=int, default=None, help="default: the recipe's")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--seed", type=int, default=0, help="0 .. 2**63 - 1")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=AUTO_HELP)
     p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
     p.add_argument("--out-dir", default=None, help="default: runs/<recipe>-s<seed>")
-    p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out-dir")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start over even if --out-dir holds a run (deletes its checkpoint and result.json)")
+    p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images (1..60000)")
+    p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images (1..10000)")
     p.add_argument("--dry-run", action="store_true", help="one epoch on one batch: checks the wiring")
     return p
 
@@ -171,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                                                         batch_size=args.batch_size)
         out = args.out_dir or f"runs/{recipe.name}-s{args.seed}"
         rec = train(recipe, seed=args.seed, device=args.device, data_root=args.data_root, out_dir=out,
-                    train_subset=args.train_subset, test_subset=args.test_subset, dry_run=args.dry_run)
+                    train_subset=args.train_subset, test_subset=args.test_subset, dry_run=args.dry_run,
+                    resume=args.resume, overwrite=args.overwrite)
         from .published import describe_book
 
         print(describe_book(rec))
