@@ -21,7 +21,9 @@ import torch
 
 from lenet_repro import atomic, provenance
 from lenet_repro.cli_util import run_cli
-from lenet_repro.device import DEVICE_CHOICES, cpu_model, resolve_device
+from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, cpu_model, resolve_device
+from lenet_repro.errors import ConfigError
+from lenet_repro.lock import dir_lock
 
 from . import figures, tables
 from .plan import BASELINE, PROFILES, build_plan, get_profile, sweep_default_id
@@ -94,7 +96,7 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
     out = Path(out)
     figs = out / "figures"
     df = tables.results_frame(outcomes)
-    atomic.write_text(out / "results.csv", df.to_csv(index=False))
+    atomic.write_text(out / "results.csv", df.to_csv(index=False), flag="--out")
 
     made = {}
     made["learning_curves"] = figures.learning_curves(outcomes, figs / "learning_curves.png")
@@ -176,7 +178,7 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "## Provenance\n", _provenance(outcomes, started, prof_name, device),
     ]
     path = out / "REPORT.md"
-    atomic.write_text(path, "\n".join(parts))
+    atomic.write_text(path, "\n".join(parts), flag="--out")
     log(f"wrote {path}, {out / 'results.csv'} and {len([p for p in made.values() if p])} figures")
     return path
 
@@ -186,11 +188,11 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
-                   help="textbook runs use it; faithful runs use the CPU fast path unless cuda is named")
+                   help=AUTO_HELP + "; textbook runs use it, faithful runs use the CPU fast path unless cuda is named")
     p.add_argument("--seeds", type=int, default=None, help="seeds per experiment (default: the profile's)")
     p.add_argument("--only", default=None, help="comma-separated globs on experiment ids, e.g. 'textbook/*'")
     p.add_argument("--jobs", type=int, default=1, help="worker processes for independent textbook runs")
-    p.add_argument("--out", default=None, help="default: reports/<profile>")
+    p.add_argument("--out", default=None, help="default: reports/<profile>; locked while the report runs")
     p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
     p.add_argument("--retries", type=int, default=1, help="retries of a crashed run before it is reported failed")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
@@ -200,9 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.time()
         prof = get_profile(args.profile)
         if args.jobs < 1:
-            from lenet_repro.errors import ConfigError
-
             raise ConfigError(f"--jobs must be a positive integer, got {args.jobs}")
+        if args.retries < 0:
+            raise ConfigError(f"--retries must be a non-negative integer, got {args.retries}")
         if args.device != "auto":
             resolve_device(args.device)  # fail early, in one line, if it is not there
         plan = build_plan(prof, args.seeds, args.only)
@@ -211,11 +213,12 @@ def main(argv: list[str] | None = None) -> int:
             for it in plan:
                 print(it.key, it.overrides)
             return 0
-        print(f"lenet report: profile {prof.name}, {len(plan)} runs -> {out}")
-        textbook_device = args.device
-        outcomes = run_plan(plan, out, device=textbook_device, data_root=args.data_root, jobs=args.jobs,
-                            retries=args.retries, log=print)
-        write_report(outcomes, out, prof.name, args.device, started, args.data_root)
+        with dir_lock(out, "--out"):  # one report per --out: a second one refuses in one line
+            print(f"lenet report: profile {prof.name}, {len(plan)} runs -> {out}")
+            textbook_device = args.device
+            outcomes = run_plan(plan, out, device=textbook_device, data_root=args.data_root, jobs=args.jobs,
+                                retries=args.retries, log=print)
+            write_report(outcomes, out, prof.name, args.device, started, args.data_root)
         failed = sum(o.record is None for o in outcomes)
         return 1 if failed else 0
 
