@@ -11,6 +11,7 @@ from lenet1998.evaluate import evaluate_model
 from lenet1998.pretrained import SHIPPED, load, shipped_path
 from lenet1998.train import RunSpec, train_runs
 from reports.cli import main
+from lenet_repro.errors import ConfigError
 from lenet_repro.records import read_record
 
 from .expected_results import band
@@ -53,7 +54,7 @@ def test_an_interrupted_run_resumes_to_the_identical_outcome(tmp_path):
         train_runs([_spec(tmp_path, "cut")], data=data, log=interrupt)
     assert torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["passes_done"] == 2
     assert not (tmp_path / "cut" / "result.json").exists()
-    with pytest.raises(Exception, match="already holds a run; pass --resume"):
+    with pytest.raises(ConfigError, match="already holds a run; pass --resume"):
         train_runs([_spec(tmp_path, "cut")], data=data, log=lambda s: None)
     (resumed,) = train_runs([_spec(tmp_path, "cut")], data=data, resume=True, log=lambda s: None)
     untimed = lambda ms: [{k: v for k, v in m.items() if k not in ("seconds", "examples_per_s")} for m in ms]  # noqa
@@ -68,7 +69,7 @@ def test_resume_refuses_a_different_config(tmp_path):
     data = load_mnist(train_subset=500, test_subset=100)
     train_runs([_spec(tmp_path, "r", passes=1)], data=data, log=lambda s: None)
     other = RunSpec("lenet5-1998", LeNet5Config(passes=1, map_j=1.0), seed=7, out_dir=tmp_path / "r")
-    with pytest.raises(Exception, match="different config or seed"):
+    with pytest.raises(ConfigError, match="different config or seed"):
         train_runs([other], data=data, resume=True, log=lambda s: None)
 
 
@@ -114,6 +115,6 @@ def test_without_the_fast_path_training_falls_back_with_one_notice(tmp_path):
 def test_resume_refuses_a_different_data_split(tmp_path):
     train_runs([_spec(tmp_path, "r", passes=1)], data=load_mnist(train_subset=500, test_subset=100),
                log=lambda s: None)
-    with pytest.raises(Exception, match="different data split"):
+    with pytest.raises(ConfigError, match="different data split"):
         train_runs([_spec(tmp_path, "r", passes=1)], data=load_mnist(train_subset=400, test_subset=100),
                    resume=True, log=lambda s: None)
