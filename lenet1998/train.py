@@ -109,10 +109,10 @@ def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, lo
     if overwrite:  # start over: the old run's files go now, so no stale record outlives an interruption
         atomic.remove(result)
         atomic.remove(ckpt)
+    elif not resume and (ckpt.exists() or result.exists()):
+        raise ConfigError(f"{spec.out_dir} already holds a run; pass --resume to continue (or reuse) it, "
+                          f"--overwrite to start over, or choose another --out-dir")
     elif ckpt.exists():
-        if not resume:
-            raise ConfigError(f"{spec.out_dir} already holds a run; pass --resume to continue (or reuse) it, "
-                              f"--overwrite to start over, or choose another --out-dir")
         blob = records.load_checkpoint(ckpt)
         _check_resume(run, blob, ckpt, data)
         records.checkpoint_fields(blob, ckpt, {"state_dict": dict, "passes_done": int, "metrics": list,

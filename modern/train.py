@@ -159,10 +159,10 @@ def _train(recipe: Recipe, seed: int, dev: torch.device, data_root, out_dir: Pat
         if overwrite:  # start over: the old run's files go now, so no stale record outlives an interruption
             atomic.remove(result)
             atomic.remove(ckpt)
+        elif not resume and (ckpt.exists() or result.exists()):
+            raise ConfigError(f"{out_dir} already holds a run; pass --resume to continue (or reuse) it, "
+                              f"--overwrite to start over, or choose another --out-dir")
         elif ckpt.exists():
-            if not resume:
-                raise ConfigError(f"{out_dir} already holds a run; pass --resume to continue (or reuse) it, "
-                                  f"--overwrite to start over, or choose another --out-dir")
             blob = _resume_state(ckpt, recipe, seed, config, split)
             records.load_weights(net, blob["state_dict"], ckpt)
             try:

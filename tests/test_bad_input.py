@@ -127,6 +127,33 @@ def test_a_data_root_that_is_a_file(capsys, tmp_path, command):
     assert f.read_text() == "x" and not (tmp_path / "r").exists()
 
 
+def test_a_data_root_from_the_environment_that_is_a_file(capsys, tmp_path, monkeypatch):
+    f = tmp_path / "not-a-folder"
+    f.write_text("x")
+    monkeypatch.setenv("LENET_DATA_ROOT", str(f))
+    code, lines, _ = _cli(capsys, "train", "classic", "--out-dir", tmp_path / "r")
+    _one_line_error(code, lines, str(f), "not a folder", "$LENET_DATA_ROOT")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "lenet5-1998", "--out-dir", "{file}"], "is a file"),
+    (["train", "classic", "--seed", "-1", "--out-dir", "{tmp}/r"], "--seed must be an integer"),
+    (["check", "{record}"], "final['test_error'] is null"),
+])
+def test_bad_input_in_a_real_process(tmp_path, argv, needle):
+    """The whole process, as a user runs it: exit 1, one line on stderr, no traceback."""
+    (tmp_path / "file").write_text("x")
+    rec = _good_record()
+    rec["final"]["test_error"] = None
+    (tmp_path / "result.json").write_text(json.dumps(rec))
+    argv = [a.format(file=tmp_path / "file", tmp=tmp_path, record=tmp_path / "result.json") for a in argv]
+    p = subprocess.run([sys.executable, "-m", "reports.cli", *argv], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    lines = p.stderr.strip().splitlines()
+    _one_line_error(p.returncode, lines, needle)
+    assert p.returncode == 1 and (tmp_path / "file").read_text() == "x"
+
+
 @pytest.mark.parametrize("command, flag", [
     (["train", "classic"], "--out-dir"),
     (["train", "lenet5-1998"], "--out-dir"),
@@ -621,6 +648,17 @@ def test_textbook_resume_refuses_another_run(capsys, tmp_path, change, needle):
         argv = argv[:i] + change + argv[i + 2:] if i is not None else argv + change
     code, lines, _ = _cli(capsys, "train", *argv, "--epochs", "1", "--resume", "--out-dir", out)
     _one_line_error(code, lines, needle)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("argv", [TINY, ["lenet5-1998", "--train-subset", "100", "--test-subset", "50"]])
+def test_a_folder_with_only_a_run_record_is_not_silently_overwritten(capsys, tmp_path, argv):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "result.json").write_text('{"keep": true}')
+    code, lines, _ = _cli(capsys, "train", *argv, "--out-dir", out)
+    _one_line_error(code, lines, "already holds a run; pass --resume", "--overwrite")
+    assert (out / "result.json").read_text() == '{"keep": true}'
 
 
 @pytest.mark.data
