@@ -31,6 +31,7 @@ from .config import LeNet5Config
 from .data import MnistSplits, load_mnist
 from .distortions import DistortedPool
 from .evaluate import EvalResult, evaluate_params
+from .fast.build import build_info as kernel_build_info
 from .model import LeNet5
 from .preprocessing import to_input
 from .recipes import LENET1998_RECIPES
@@ -275,6 +276,7 @@ def _finish(r: _Run, data: MnistSplits, eng, dev, started: str, t0: float, group
     prov = provenance.collect(dev)
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
                 train_seconds=r.train_seconds, eval_seconds=r.eval_seconds, backend=eng.name,
+                kernel=kernel_build_info() if eng.name == "fast" else None,
                 lockstep_group=group)
     config = {**cfg.to_dict(), "train_subset": len(data.train_labels), "test_subset": len(data.test_labels),
               "holdout": data.holdout}

@@ -116,6 +116,15 @@ def numeric_build_id() -> str:
     return hashlib.sha256(SOURCE.read_bytes() + " ".join(NUMERIC_FLAGS).encode()).hexdigest()[:12]
 
 
+def record_numeric_build(record: dict) -> str:
+    """The numeric build a lenet1998 run record was made by: the kernel's id, "reference" for the
+    torch reference path, "unrecorded" for records older than this field. One rule, used by the report."""
+    prov = record.get("provenance") or {}
+    if prov.get("backend") == "reference":
+        return "reference"
+    return ((prov.get("kernel") or {}).get("numeric_build")) or "unrecorded"
+
+
 def library_path(tgt: str | None = None) -> Path:
     cc = compiler() or "none"
     flags = cflags(tgt)
