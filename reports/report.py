@@ -2,6 +2,7 @@
 
     lenet report [--profile smoke|quick|full] [--device auto|cpu|cuda] [--seeds N] [--only PATTERN]
                  [--jobs N] [--out DIR] [--data-root DIR] [--retries N]
+                 [--engine local|ray [--address HOST:PORT]] [--estimate --workers N [N ...]]
 
 Finished runs are cached under `<out>/runs/`; re-running skips them and an interrupted report
 resumes (faithful runs from their last finished pass). Every number in the output is computed
@@ -27,6 +28,7 @@ from lenet_repro.lock import dir_lock
 
 from . import figures, tables
 from .plan import BASELINE, PROFILES, build_plan, get_profile, sweep_default_id
+from .engines import ENGINES, TASK_CPUS
 from .runner import Outcome, run_plan
 
 
@@ -65,6 +67,25 @@ def _speed(outcomes: list[Outcome]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def numeric_builds_line(recs: list[dict]) -> str:
+    """Which numeric build made the faithful runs; runs of another build than this one are flagged:
+    the same seed would give other numbers here (lenet1998/fast/build.py)."""
+    from lenet1998.fast.build import numeric_build_id, record_numeric_build
+
+    now = numeric_build_id()
+    counts: dict[str, int] = {}
+    for r in recs:
+        if r["family"] == "lenet1998":
+            b = record_numeric_build(r)
+            counts[b] = counts.get(b, 0) + 1
+    parts = [f"{b} ({'this build' if b == now else 'OTHER BUILD' if b != 'reference' else 'torch reference path'}): "
+             f"{n} runs" for b, n in sorted(counts.items())]
+    other = sum(n for b, n in counts.items() if b not in (now, "reference"))
+    flag = (f" -- **{other} faithful runs were made by another numeric build than this one ({now}): re-running "
+            f"them here gives other numbers**" if other else "")
+    return f"- numeric builds of the faithful runs (kernel source + flags): {', '.join(parts) or '-'}{flag}"
+
+
 def _provenance(outcomes: list[Outcome], started: float, prof_name: str, device: str) -> str:
     recs = [o.record for o in outcomes if o.record]
     commits = sorted({(r["provenance"].get("git_commit") or "?")[:10] + ("+dirty" if r["provenance"].get("git_dirty")
@@ -81,6 +102,7 @@ def _provenance(outcomes: list[Outcome], started: float, prof_name: str, device:
         f"lenet-repro {now['package_version']}",
         f"- commits of the runs: {', '.join(commits) or '-'}; report generated at commit "
         f"{(now['git_commit'] or '?')[:10]}{'+dirty' if now['git_dirty'] else ''}",
+        numeric_builds_line(recs),
         f"- runs: {len(outcomes)} ({sum(o.cached for o in outcomes)} from the cache, "
         f"{sum(o.record is None for o in outcomes)} failed); summed run wall time {run_seconds / 60:.1f} min; "
         f"this invocation took {(time.time() - started) / 60:.1f} min",
@@ -196,7 +218,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
     p.add_argument("--retries", type=int, default=1, help="retries of a crashed run before it is reported failed")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
+    p.add_argument("--engine", default="local", choices=ENGINES,
+                   help="where the units of work run: here, or on a Ray cluster (pip install -e '.[ray]')")
+    p.add_argument("--address", default=None,
+                   help="--engine ray: the cluster's HOST:PORT (default $RAY_ADDRESS); 'local' starts Ray here")
+    p.add_argument("--estimate", action="store_true",
+                   help="print the expected wall time on --workers workers (from the recorded runs) and exit")
+    p.add_argument("--workers", type=int, nargs="+", default=[1], metavar="N",
+                   help=f"--estimate: worker counts to estimate for (workers of {TASK_CPUS} cores)")
     args = p.parse_args(argv)
+    if args.address and args.engine != "ray":
+        p.error("--address needs --engine ray")
+    if any(n < 1 for n in args.workers):
+        p.error("--workers must be positive integers")
 
     def body() -> int:
         started = time.time()
@@ -213,11 +247,17 @@ def main(argv: list[str] | None = None) -> int:
             for it in plan:
                 print(it.key, it.overrides)
             return 0
+        if args.estimate:
+            from .estimate import estimate, format_estimate
+
+            ests, sources = estimate(plan, out, args.workers)
+            print(format_estimate(prof.name, ests, sources))
+            return 0
         with dir_lock(out, "--out"):  # one report per --out: a second one refuses in one line
             print(f"lenet report: profile {prof.name}, {len(plan)} runs -> {out}")
             textbook_device = args.device
             outcomes = run_plan(plan, out, device=textbook_device, data_root=args.data_root, jobs=args.jobs,
-                                retries=args.retries, log=print)
+                                retries=args.retries, engine=args.engine, address=args.address, log=print)
             write_report(outcomes, out, prof.name, args.device, started, args.data_root)
         failed = sum(o.record is None for o in outcomes)
         return 1 if failed else 0

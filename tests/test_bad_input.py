@@ -666,7 +666,7 @@ def test_the_runner_resumes_an_interrupted_textbook_run(tmp_path):
     from modern.recipes import get_recipe
     from modern.train import train
     from reports.plan import RunItem, experiments
-    from reports.runner import _modern_worker
+    from reports.engines import _textbook
 
     ex = next(e for e in experiments() if e.id == "textbook/exercise-relu")
     item = RunItem(ex, 0, {"epochs": 2, "batch_size": 64}, 512, 200)
@@ -681,7 +681,7 @@ def test_the_runner_resumes_an_interrupted_textbook_run(tmp_path):
     d = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
         train(recipe, out_dir=d, log=stop_after_epoch_1, **kw)
-    rec = _modern_worker(item, str(d), "cpu", None, 0)
+    rec = _textbook(item, d, "cpu", None, 0)
     assert _untimed(rec["metrics"]) == _untimed(straight["metrics"])
     assert "resuming after epoch 1/2" in (d / "train.log").read_text()
 
@@ -815,6 +815,7 @@ def test_progress_before_anything_finished_and_long_durations():
 def test_run_plan_prints_progress_after_each_run_and_group(tmp_path, monkeypatch, capsys):
     import lenet1998.data
     import lenet1998.train
+    import reports.engines as engines
     import reports.runner as runner
     from reports.plan import build_plan
 
@@ -824,7 +825,7 @@ def test_run_plan_prints_progress_after_each_run_and_group(tmp_path, monkeypatch
     def fake_train_runs(specs, **kw):
         return [{"final": {}} for _ in specs]
 
-    monkeypatch.setattr(runner, "_modern_worker", fake_modern)
+    monkeypatch.setattr(engines, "_textbook", fake_modern)
     monkeypatch.setattr(lenet1998.train, "train_runs", fake_train_runs)
     monkeypatch.setattr(lenet1998.data, "load_mnist", lambda *a, **k: None)
     plan = build_plan("smoke", only="textbook/classic,textbook/djl,faithful/*")
