@@ -7,6 +7,9 @@ Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
 - results: the headline table, from the committed full report's run records (reports/full/runs);
 - ledger: the fidelity ledger (lenet1998/ledger.csv + the defaults in lenet1998/config.py);
 - speed: the online-step benchmark (benchmarks/results/online_step.json) and GPU measurements;
+- reproduction: the cross-target comparison of one seed (benchmarks/results/cross_target.json);
+- raylocal: the smoke plan on a two-node Ray cluster against the local engine (benchmarks/results/ray_vs_local.json);
+- estimate: the wall-time planner's output for the full profile at 1, 8 and 64 workers (reports/estimate.py);
 - timings: measured wall times of the set-up commands and report profiles (benchmarks/results/timings.json).
 """
 
@@ -98,6 +101,9 @@ def results_block(out: Path = FULL) -> str:
     lines += ["", f"From the committed full report ([reports/full/REPORT.md](reports/full/REPORT.md)): "
                   f"{len({str(o.run_dir) for o in outcomes if o.record})} distinct runs on {', '.join(devices)}, commits {', '.join(commits)}"
                   + (f"; {failed} runs missing or failed" if failed else "") + "."]
+    from .report import numeric_builds_line
+
+    lines += ["", numeric_builds_line(recs)[2:].capitalize().replace("**", "") + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -112,15 +118,24 @@ def speed_block() -> str:
     if not p.exists():
         return "_Run `python benchmarks/online_step.py` to measure._\n"
     r = json.loads(p.read_text())
-    naive = next(v for k, v in r["us_per_step"].items() if k.startswith("naive"))
-    lines = [f"Measured by `python benchmarks/online_step.py` on {r['machine']} ({r['cpus']} CPUs), torch {r['torch']}, "
-             f"{r['measured_at'][:10]} (medians of {r['repeats']} repeats):", "",
-             "| path | us/step | steps/s | vs naive |", "|---|---:|---:|---:|"]
-    for k, v in r["us_per_step"].items():
-        lines.append(f"| {k} | {v:.0f} | {1e6 / v:.0f} | {naive / v:.1f}x |")
+    fl = r["floor"]
+    lines = [f"Measured by `python benchmarks/online_step.py` on {r['machine']} "
+             f"({'AVX-512' if r['avx512'] else 'AVX2'}, {r['cpus']} CPUs), torch {r['torch']}, kernel built for "
+             f"{r['kernel']['target']}, {r['measured_at'][:10]}; medians of {r['repeats']} repeats, every row from "
+             f"the same run. The baseline is the best of the naive eager settings: {r['baseline']}. "
+             f"The compute floor is {fl['mflop_per_step']:.2f} MFLOP per step at the measured float32 matmul "
+             f"rate ({fl['matmul_gflops']['1']:.0f} GFLOP/s on 1 thread: {fl['solo_us']:.1f} us solo; "
+             f"{fl['matmul_gflops'][str(r['cpus'])]:.0f} GFLOP/s on {r['cpus']}: {fl['aggregate_us']:.1f} us aggregate).",
+             "", "| path | us/step | steps/s | vs baseline | of the floor |", "|---|---:|---:|---:|---:|"]
+    for row in r["rows"]:
+        lines.append(f"| {row['path']} | {row['us_per_step']:.1f} | {row['steps_per_s']:.0f} | "
+                     f"{row['vs_baseline']:.1f}x | {100 * row['of_floor']:.0f} % |")
     h = r["hkk_500_ms"]
+    bl = r["best_lockstep"]
     lines += ["", f"h_kk on 500 patterns: reference {h['reference']:.0f} ms, fast {h['fast']:.1f} ms. "
-                  f"`speedup: {r['speedup_fast_vs_naive']:.1f}x, lockstep K=8: {r['lockstep_k8_steps_per_s']:.0f} steps/s`"]
+                  f"The fast path is {r['speedup_fast_vs_baseline']:.1f}x the best naive baseline solo "
+                  f"({r['fast_solo_us']:.1f} us/step); lockstep peaks at K = {bl['K']}: {bl['steps_per_s']:.0f} "
+                  f"steps/s in aggregate."]
     g = BENCH / "gpu.json"
     if g.exists():
         gr = json.loads(g.read_text())
@@ -129,6 +144,46 @@ def speed_block() -> str:
         lines += ["", "GPU: not measured -- no GPU was available to this project's sessions so far; "
                       "`python benchmarks/gpu_textbook.py` records the textbook recipe's examples/s on one."]
     return "\n".join(lines) + "\n"
+
+
+def reproduction_block() -> str:
+    p = BENCH / "cross_target.json"
+    if not p.exists():
+        return "_Run `python benchmarks/cross_target.py` to measure._\n"
+    r = json.loads(p.read_text())
+    a, b = r["runs"]
+    verdict = ("**identical records**: every number in them is the same (the test misses, the training misses, "
+               "every per-pass loss, error and effective-rate spread)" if r["identical"]
+               else "**records that differ** (a defect: see tests/test_determinism.py)")
+    commit = (a["git_commit"] or "?")[:10] + (" (dirty tree)" if a["git_dirty"] else "")
+    return (f"`python benchmarks/cross_target.py` trained `{r['recipe']}` seed {r['seed']} for {r['passes']} "
+            f"passes twice on {r['machine']}, in fresh processes: with the kernel built for {a['kernel_target']} "
+            f"(what an AVX2-only machine runs) and torch's CPU kernels forced to {a['torch_cpu_capability']}, "
+            f"then for {b['kernel_target']} with torch at {b['torch_cpu_capability']}. Result: {verdict}; "
+            f"{a['test_misses']} and {b['test_misses']} test misses, numeric build {a['numeric_build']}, "
+            f"commit {commit}, {r['measured_at'][:10]}.\n")
+
+
+def raylocal_block() -> str:
+    p = BENCH / "ray_vs_local.json"
+    if not p.exists():
+        return "_Run `python benchmarks/ray_vs_local.py` to measure._\n"
+    r = json.loads(p.read_text())
+    return (f"Measured by `python benchmarks/ray_vs_local.py` ({r['measured_at'][:10]}, {r['machine']}, {r['cpus']} CPUs): "
+            f"the {r['profile']} plan, {r['runs']} runs in {r['units']} units, on a two-node cluster on this machine "
+            f"(both nodes used: {r['nodes_used'] == 2}) gave "
+            + ("**identical records** to the local engine" if r["identical"] else "**different records** (a defect)")
+            + f"; local {r['local_wall_s']:.0f} s, Ray {r['ray_wall_s']:.0f} s (plus {r['cluster_start_s']:.0f} s to "
+            f"start the cluster): {r['overhead_per_unit_s']:.1f} s of overhead per unit (worker start-up, data "
+            f"check, files shipped back), with the two nodes sharing the same 2 cores.\n")
+
+
+def estimate_block() -> str:
+    from .estimate import estimate, format_estimate
+
+    ests, sources = estimate(build_plan("full"), FULL, [1, 8, 64])
+    return "```\n$ lenet report --profile full --estimate --workers 1 8 64\n" + \
+        format_estimate("full", ests, sources) + "\n```\n"
 
 
 def timings_block() -> str:
@@ -187,7 +242,8 @@ def full_report_time(out: Path = FULL):
     return total, len(recs), note, machine, date
 
 
-BLOCKS = {"results": results_block, "ledger": ledger_block, "speed": speed_block, "timings": timings_block}
+BLOCKS = {"results": results_block, "ledger": ledger_block, "speed": speed_block, "reproduction": reproduction_block,
+          "raylocal": raylocal_block, "estimate": estimate_block, "timings": timings_block}
 
 
 def render(text: str) -> str:
