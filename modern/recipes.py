@@ -40,7 +40,6 @@ class Recipe:
     batch_size: int = 256
     epochs: int = 10
     init: str = "xavier_uniform"  # weights; biases keep torch's default, as d2l's PyTorch code
-    book_reference: str | None = None  # id in reports' reference table
     note: str = ""
 
     def to_dict(self) -> dict:
@@ -56,7 +55,6 @@ CLASSIC = Recipe(
     name="classic",
     title="classic d2l LeNet (sigmoid, avg-pool, lr 0.9, batch 256, 10 epochs)",
     source="d2l-en 0.7-0.17 / d2l-zh 2.0, all frameworks",
-    book_reference="d2l-classic",
 )
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
@@ -66,7 +64,6 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         title="2nd edition (d2l-en 1.0): same network, lr 0.1, batch 128",
         source="d2l-en 1.0.x (current site)",
         lr=0.1, batch_size=128,
-        book_reference="d2l-2nd-val-acc",
         note="the book prints no line; its plots read about 0.72-0.74 validation accuracy at epoch 10",
     ),
     Recipe(
@@ -75,14 +72,12 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
         source="d2l-zh 1st edition (gluonbook / d2lzh, MXNet)",
         net=NetSpec(conv1_padding=0, pool="max"),
         epochs=5,
-        book_reference="d2l-zh1-test-acc",
     ),
     Recipe(
         name="djl",
         title="D2L-Java: 5x5 avg-pool windows (stride 2, pad 2), no conv1 bias",
         source="D2L-Java (DJL, MXNet engine)",
         net=NetSpec(conv1_bias=False, pool_kernel=5, pool_padding=2),
-        book_reference="d2l-java-test-acc",
         note="pooling counts padded zeros (count_include_pad), the MXNet/DJL default",
     ),
     # The book's exercises, each one change from the classic recipe.
