@@ -36,6 +36,9 @@ def load_mnist(root=None, train_subset: int | None = None, test_subset: int | No
     (for choosing settings without looking at the test digits)."""
     from lenet_repro.errors import ConfigError
 
+    n_train, n_test = datasets.get_spec("mnist").train_images.count, datasets.get_spec("mnist").test_images.count
+    datasets.check_subset("--train-subset", train_subset, n_train, f"the MNIST training split has {n_train:,} images")
+    datasets.check_subset("--test-subset", test_subset, n_test, f"the MNIST test split has {n_test:,} images")
     xtr, ytr = datasets.load("mnist", "train", root)
     if train_subset:
         xtr, ytr = xtr[:train_subset], ytr[:train_subset]

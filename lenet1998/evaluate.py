@@ -101,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     def body() -> int:
-        from lenet_repro.references import get_reference
+        from lenet_repro.references import headline_reference
 
         from .data import load_mnist
+        from .published import comparable_recipe
         from .pretrained import load
 
         model, blob = load(args.checkpoint)
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         split = FULL_TEST_SET if args.full_test_set or recorded is None else recorded
         data = load_mnist(args.data_root, split.train_subset, split.test_subset, split.holdout)
         res = evaluate_model(model, data.inputs("test", model.config.input_scaling), data.test_labels, args.backend)
-        ref = get_reference("paper-lenet5-distortions" if model.config.distortions else "paper-lenet5")
+        ref = headline_reference(comparable_recipe(model.config.to_dict()))
         name = "held-out error" if split.holdout else "test error"
         print(f"{args.checkpoint}: {name} {res.error:.2f}% ({res.misses} misses of {res.n}) on {split.what}")
         print(f"paper ({ref.source}): {ref.value:.2f}% (+-{ref.uncertainty:.1f}) on the 10,000 test digits, "

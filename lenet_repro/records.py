@@ -1,5 +1,5 @@
 """Run records (`result.json`) and checkpoints: the contract between training, reports and
-`lenet check`. See DESIGN.md, "The run record".
+`lenet check`. The fields are REQUIRED below; the trainers (lenet1998/train.py, modern/train.py) write them.
 
 A record is written atomically; a reader rejects anything that is not a lenet-repro record of a
 known schema version with a one-line RecordError.

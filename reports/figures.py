@@ -95,14 +95,14 @@ def rbf_bitmaps(path: Path) -> Path:
 
 def activations(checkpoint: Path, images: torch.Tensor, labels: torch.Tensor, path: Path) -> Path | None:
     """First and second conv layer activations of a textbook model for a pullover (2) and a coat (4)."""
-    from lenet_repro.records import load_checkpoint
+    from lenet_repro.records import load_checkpoint, load_weights
     from modern.model import TextbookLeNet
     from modern.recipes import NetSpec
 
     blob = load_checkpoint(checkpoint)
     net_cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in blob["model_config"]["net"].items()}
     net = TextbookLeNet(NetSpec(**net_cfg))
-    net.load_state_dict(blob["state_dict"])
+    load_weights(net, blob["state_dict"], checkpoint)
     net.eval()
     picks = [("sweater (pullover)", int((labels == 2).nonzero()[0])), ("coat", int((labels == 4).nonzero()[0]))]
     fig, axes = plt.subplots(2 * len(picks), 17, figsize=(17, 2.2 * len(picks)), squeeze=False)

@@ -68,7 +68,13 @@ def test_unknown_command(capsys):
     assert "unknown command" in capsys.readouterr().err
 
 
-def test_python_m_entry_points_exist():
-    import importlib
-    for mod in ("lenet_repro.fetch", "modern.train", "lenet1998.train", "lenet1998.evaluate"):
-        assert callable(importlib.import_module(mod).main)
+@pytest.mark.parametrize("mod,prog", [("lenet_repro.fetch", "lenet data"), ("modern.train", "lenet train"),
+                                      ("lenet1998.train", "lenet train lenet5-1998"),
+                                      ("lenet1998.evaluate", "lenet evaluate"), ("reports.report", "lenet report"),
+                                      ("reports.check", "lenet check"), ("reports", "lenet")])
+def test_python_m_entry_points_run(mod, prog):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", mod, "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: {prog}"), (proc.stdout[:200], proc.stderr[-300:])
