@@ -171,7 +171,7 @@ def raylocal_block() -> str:
     r = json.loads(p.read_text())
     return (f"Measured by `python benchmarks/ray_vs_local.py` ({r['measured_at'][:10]}, {r['machine']}, {r['cpus']} CPUs): "
             f"the {r['profile']} plan, {r['runs']} runs in {r['units']} units, on a two-node cluster on this machine "
-            f"(both nodes used: {r['nodes_used'] == 2}) gave "
+            f"({'units ran on both nodes' if r['nodes_used'] == 2 else 'only one node was used'}) gave "
             + ("**identical records** to the local engine" if r["identical"] else "**different records** (a defect)")
             + f"; local {r['local_wall_s']:.0f} s, Ray {r['ray_wall_s']:.0f} s (plus {r['cluster_start_s']:.0f} s to "
             f"start the cluster): {r['overhead_per_unit_s']:.1f} s of overhead per unit (worker start-up, data "
