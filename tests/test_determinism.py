@@ -105,7 +105,7 @@ def test_numeric_build_ignores_the_target_and_provenance_names_it(monkeypatch):
     a = kbuild.build_info()
     monkeypatch.setenv(kbuild.TARGET_ENV, "x86-64-v3")
     b = kbuild.build_info()
-    assert a["numeric_build"] == b["numeric_build"] and a["target"] != b["target"]
+    assert a["numeric_build"] == b["numeric_build"] == kbuild.numeric_build_id() and a["target"] != b["target"]
     assert "-ffp-contract=off" in b["cflags"] and "-march=x86-64-v3" in b["cflags"]
     assert "native" not in b["cflags"]
     monkeypatch.delenv(kbuild.TARGET_ENV)
@@ -143,3 +143,53 @@ def test_a_distortion_run_is_bit_identical_across_kernel_targets_and_torch_dispa
     assert provs[0]["kernel"]["numeric_build"] == provs[1]["kernel"]["numeric_build"]
     assert recs[0]["metrics"][-1]["train_loss"] > 0
     assert recs[0] == recs[1]
+
+
+# The bits of short runs, pinned per numerics version (lenet5.c LENET5_NUMERICS, distortions.WARP_NUMERICS).
+# An arithmetic change must bump the version (and re-pin here): records of another version are flagged.
+GOLDEN = {
+    ("kernel", 1): {"faithful": "8ce597fea9cf4ea8", "sum-dense": "f4e70022be2a2eb8", "linear": "6a80d17132019388"},
+    ("warp", 1): "1a1cfb8a9bb8194a",
+}
+GOLDEN_VARIANTS = {"faithful": {}, "sum-dense": dict(subsampling="sum", c3_table="dense"),
+                   "linear": dict(output="linear", loss="cross_entropy")}
+
+
+def _sha(t: torch.Tensor) -> str:
+    import hashlib
+
+    return hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()[:16]
+
+
+def golden_kernel_bits(x, y) -> dict[str, str]:
+    k = _kernel(TARGETS[0])
+    out = {}
+    for name, over in GOLDEN_VARIANTS.items():
+        cfg = LeNet5Config().replace(**over)
+        p = LeNet5(cfg, generator=generator(7, "init")).get_flat()
+        h = k.hkk(cfg, p, x, y, torch.arange(500))
+        eps = (cfg.rate(0) / (cfg.mu + h)).float().contiguous()
+        k.train_pass(cfg, p, eps, x, y, torch.arange(1000))
+        out[name] = _sha(p)
+    return out
+
+
+def golden_warp_bits() -> str:
+    g = torch.Generator().manual_seed(11)
+    imgs = torch.rand(32, 28, 28, generator=g)
+    p = (torch.rand(32, 5, generator=g, dtype=torch.float64) * 2 - 1) * torch.tensor(
+        [2.0, 2.0, 0.1, 0.1, 0.15], dtype=torch.float64)
+    p[:, 2] += 1.0
+    return _sha(warp_reference(imgs, p))
+
+
+@pytest.mark.data
+def test_golden_bits_of_this_numerics_version(mnist_small):
+    from lenet1998.distortions import WARP_NUMERICS
+
+    version = kbuild.kernel_numerics()
+    assert ("kernel", version) in GOLDEN, f"numerics version {version} has no pinned bits: pin them here"
+    assert golden_kernel_bits(*mnist_small) == GOLDEN[("kernel", version)], \
+        "the kernel's arithmetic changed: bump LENET5_NUMERICS in lenet5.c and pin the new bits"
+    assert golden_warp_bits() == GOLDEN[("warp", WARP_NUMERICS)], \
+        "the warp's arithmetic changed: bump WARP_NUMERICS in distortions.py and pin the new bits"

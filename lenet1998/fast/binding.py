@@ -85,6 +85,7 @@ class FastKernel:
         lib.lenet5_warp.restype = None
         lib.lenet5_exp.argtypes = lib.lenet5_log.argtypes = [c_float]
         lib.lenet5_exp.restype = lib.lenet5_log.restype = c_float
+        lib.lenet5_numerics.restype = c_int
         if lib.lenet5_sizeof_net() != ctypes.sizeof(NetStruct):
             raise BuildError("kernel struct layout differs from the binding's (stale build?)")
         self._centers = prototypes().float().contiguous()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -109,11 +110,24 @@ def cflags(tgt: str | None = None) -> list[str]:
     return [*NUMERIC_FLAGS, *([f"-march={tgt}"] if tgt else []), *LINK_FLAGS]
 
 
+def kernel_numerics() -> int:
+    """The kernel's LENET5_NUMERICS version (read from the source, so no build is needed)."""
+    m = re.search(r"^#define LENET5_NUMERICS (\d+)", SOURCE.read_text(), re.M)
+    if not m:
+        raise BuildError(f"{SOURCE} defines no LENET5_NUMERICS version")
+    return int(m.group(1))
+
+
 def numeric_build_id() -> str:
-    """Identifies the kernel's arithmetic: its source and the numeric flags (not the target, not the
-    compiler: the cross-target test shows those do not change a bit). Recorded in every run record;
-    the report flags records made by another numeric build."""
-    return hashlib.sha256(SOURCE.read_bytes() + " ".join(NUMERIC_FLAGS).encode()).hexdigest()[:12]
+    """Identifies the arithmetic of a faithful run: the kernel's numerics version, the distortion
+    warp's (lenet1998/distortions.py) and the numeric compiler flags -- not the target, not the
+    compiler, not other source edits (a new option leaves old numbers alone): the cross-target test
+    shows those change no bit, and the golden-bits test catches an arithmetic change made without a
+    version bump. Recorded in every run record; the report flags records of another build."""
+    from ..distortions import WARP_NUMERICS
+
+    flags = hashlib.sha256(" ".join(NUMERIC_FLAGS).encode()).hexdigest()[:6]
+    return f"k{kernel_numerics()}w{WARP_NUMERICS}-{flags}"
 
 
 def record_numeric_build(record: dict) -> str:

@@ -23,6 +23,11 @@
  * ctypes. Built with contraction off and no fast-math (build.py), and every reduction is written
  * in a fixed order here, so any target computes the same bits; exp and log are our own (below).
  */
+/* The version of this kernel's arithmetic: bump it whenever a change alters any computed bit
+ * (operation order, a formula, a constant). tests/test_determinism.py pins the bits of short runs
+ * per version, so an unversioned change fails there. Part of every run's numeric build id. */
+#define LENET5_NUMERICS 1
+
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -597,6 +602,7 @@ void lenet5_layout(const Net *n, int32_t *out15) {
 }
 
 int lenet5_sizeof_net(void) { return (int)sizeof(Net); }
+int lenet5_numerics(void) { return LENET5_NUMERICS; }
 
 /* Forward n images: out[n][10] = RBF penalties (or logits). */
 int lenet5_forward_batch(const Net *n, const float *P, const float *centers, const float *imgs, int64_t count,
