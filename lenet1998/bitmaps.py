@@ -154,7 +154,7 @@ DIGITS: dict[int, tuple[str, ...]] = {
 
 WIDTH, HEIGHT = 7, 12
 CODE_LENGTH = WIDTH * HEIGHT  # 84
-KINDS = ("ours", "public", "random")
+KINDS = ("ours", "public", "random", "place")
 DEFAULT_MIN_DISTANCE = 12  # the minimum pairwise Hamming distance of our set (and of the public one)
 MAX_DRAWS = 100_000  # candidate codes drawn before `random_codes` gives up
 
@@ -204,17 +204,29 @@ def random_codes(min_distance: int = DEFAULT_MIN_DISTANCE, seed: int = 0,
                       f"(seed {seed}); use a smaller minimum distance")
 
 
+def place_code(dtype: torch.dtype | None = None) -> torch.Tensor:
+    """(10, 10): the 1-of-N "place code" of Sec. II-B, +1 for the class and -1 elsewhere -- the fixed
+    targets of Lush's LeNet-5 demo (`targets` in gblearn2/demos/lenet5.lsh), whose 10 squashed output
+    units are then an F6 of 10 units whose RBF penalties are the demo's squared distances to its
+    targets (the argmin penalty is the argmax output)."""
+    return (torch.eye(10) * 2 - 1).to(dtype or torch.get_default_dtype())
+
+
 def prototypes(kind: str = "ours", min_distance: int | None = None, seed: int = 0,
                dtype: torch.dtype | None = None) -> torch.Tensor:
     """(10, 84): the RBF parameter vectors w_i, +1/-1, row-major 7x12 bitmaps for the drawn kinds.
 
-    kind: "ours" (default), "public" or "random". min_distance (default 12) and seed (default 0)
+    kind: "ours" (default), "public", "random" or "place" ((10, 10): needs F6 of 10 units). min_distance (default 12) and seed (default 0)
     choose the random codes and are an error with the drawn kinds (min_distance) or ignored (seed).
     dtype: the default dtype unless given (float32 normally), as `prototypes()` always returned.
     """
     _check_kind(kind)
     if kind == "random":
         return random_codes(DEFAULT_MIN_DISTANCE if min_distance is None else min_distance, seed, dtype)
+    if kind == "place":
+        if min_distance is not None:
+            raise ConfigError("min_distance applies to the random RBF codes only, not to the place code")
+        return place_code(dtype)
     if min_distance is not None:
         raise ConfigError(f"min_distance applies to the random RBF codes only, not to kind {kind!r}")
     return torch.stack([bitmap(d, kind, dtype).flatten() for d in range(10)])

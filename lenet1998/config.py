@@ -18,6 +18,11 @@ PAPER_SCHEDULE = (0.0005,) * 2 + (0.0002,) * 3 + (0.0001,) * 3 + (0.00005,) * 4 
 
 
 DISTORTION_SETTINGS = ("distortion_copies", "translate_px", "scale_range", "squeeze_range", "shear_range")
+# Options added after runs were recorded, with the value that computes what the code computed before
+# they existed (left out of the cache key at that value: see LeNet5Config.effective_dict).
+ADDED_OPTIONS = {"f6_units": 84, "rbf_codes": "ours", "rbf_min_distance": 12, "rbf_code_seed": 0,
+                 "subsampling_start": "drawn", "subsampling_curvature": "squares", "hkk_every": 1,
+                 "pattern_order": "random"}
 
 
 @dataclass(frozen=True)
@@ -28,9 +33,16 @@ class LeNet5Config:
     #                               Sec. II-B says the 4 inputs are "added" ("sum" saturates C3/C5 and
     #                               destabilises SDLM: report, "Open choices"); ablation: avgpool, maxpool
     c3_table: str = "paper"  # Table I (60 kernels); ablation: dense (every C3 map reads all 6 S2 maps)
+    f6_units: int = 84  # F6: 84 units = the 7x12 bitmaps (Sec. II-B); 10 for Lush's demo (its squashed output)
     output: str = "rbf"  # 10 Euclidean RBF units on the 7x12 bitmaps; ablation: linear (+ cross_entropy)
     rbf_trainable: bool = False  # "fixed ... (at least initially)" (Sec. II-B)
-    loss: str = "map"  # Eq. 9 (MAP); "mle" = Eq. 8; "cross_entropy" with output="linear"
+    rbf_codes: str = "ours"  # ASSUMED: Fig. 3 exists only as a picture: our hand drawing ("ours"); "public" =
+    #                          a third-party transcription (lenet1998/bitmaps_public.py); "random" = seeded
+    #                          +-1 codes at rbf_min_distance; "place" = the 1-of-N code (Lush's demo, F6 of 10)
+    rbf_min_distance: int = 12  # "random" codes only: the minimum pairwise Hamming distance
+    rbf_code_seed: int = 0  # "random" codes only: their seed (the codes are a design choice, not per run)
+    loss: str = "map"  # Eq. 9 (MAP); "mle" = Eq. 8; "cross_entropy" with output="linear"; "lush-edist" =
+    #                    Lush's edist-cost, half the correct class's penalty (the demo's squared error)
     map_j: float = 10.0  # ASSUMED: Eq. 9's positive constant j is not given; chosen by the j sweep
     #                      (README "Choosing j"); 0.1 is folklore, not the paper's
     # ---- initialisation (App. A) ---------------------------------------------------------------
@@ -41,8 +53,15 @@ class LeNet5Config:
     bias_init: str = "lecun"  # ASSUMED: not stated; biases drawn like the unit's weights ("zero" is the option)
     subsampling_coef_init: float | None = None  # ASSUMED: None = drawn like a weight of fan-in 4;
     #                                             a number = that constant for every map
+    subsampling_start: str = "drawn"  # ASSUMED: coefficient and bias of S2/S4 drawn as above ("drawn"), or
+    #                                   Lush's constants ("lush": coefficient 1/sqrt(4) = 0.5, bias 0;
+    #                                   gblearn2 s-layer `forget 1 2`)
+    subsampling_curvature: str = "squares"  # the coefficient's h_kk term: "squares" = sum_j x_j^2 over its 4
+    #                                         connections (Eq. 23/27 read literally); "square-of-sum" =
+    #                                         (sum_j x_j)^2, as Lush's s-layer bbprop computes it
     # ---- input (Sec. III-A) ---------------------------------------------------------------------
-    input_scaling: str = "paper"  # 28x28 padded to 32x32, background -0.1, ink 1.175; ablation: unit ([0, 1])
+    input_scaling: str = "paper"  # 28x28 padded to 32x32, background -0.1, ink 1.175; ablation: unit ([0, 1]);
+    #                               "lush" = pixel x 0.01 (background 0, ink 2.55: Lush's dsource-mnist)
     # ---- training (App. C) ---------------------------------------------------------------------
     optimizer: str = "sdlm"  # stochastic diagonal Levenberg-Marquardt; ablation: sgd (online, plain),
     #                          minibatch-sgd
@@ -52,6 +71,8 @@ class LeNet5Config:
     hkk_patterns: int = 500  # App. C: h_kk re-estimated on 500 patterns before each pass
     hkk_sampling: str = "random"  # ASSUMED: "random" (fresh 500 each pass) or "consecutive" (first 500 of the order)
     hkk_output_curvature: float = 2.0  # ASSUMED: d2E/dx^2 at F6 = Gauss-Newton of y_D = sum (x-w)^2
+    hkk_every: int = 1  # App. C: h_kk re-estimated before every pass (Lush's demo: before every set of 10)
+    pattern_order: str = "random"  # "a constant random order" (App. C); "file" = MNIST's own order (Lush's demo)
     sgd_rate_scale: float = 2.0  # ablation only: plain online SGD rate = scale x eta (pass 1: 0.001); the
     #                              largest of {1, 2, 5} x eta that was stable in a 2-pass probe
     minibatch_size: int = 32  # ablation only (optimizer="minibatch-sgd"): batch size
@@ -77,11 +98,19 @@ class LeNet5Config:
 
     def effective_dict(self) -> dict:
         """`to_dict` without the options that have no effect in this config (the distortion settings of
-        a run without distortions): the cache key of the report's runs, so that changing such a default
-        does not invalidate runs it cannot have changed."""
+        a run without distortions, the random codes' settings for drawn codes) and without the options
+        added after runs were recorded while they hold the value that computes what was computed before
+        they existed (ADDED_OPTIONS): the cache key of the report's runs, so that neither invalidates
+        runs it cannot have changed."""
         d = self.to_dict()
         if not self.distortions:
             for k in DISTORTION_SETTINGS:
+                d.pop(k)
+        if self.rbf_codes != "random":
+            d.pop("rbf_min_distance")
+            d.pop("rbf_code_seed")
+        for k, v in ADDED_OPTIONS.items():
+            if k in d and d[k] == v:
                 d.pop(k)
         return d
 
@@ -133,12 +162,16 @@ class LeNet5Config:
             "subsampling": ("sum", "average", "avgpool", "maxpool"),
             "c3_table": ("paper", "dense"),
             "output": ("rbf", "linear"),
-            "loss": ("map", "mle", "cross_entropy"),
-            "init": ("lecun", "lecun-sqrt", "xavier"),
+            "rbf_codes": ("ours", "public", "random", "place"),
+            "loss": ("map", "mle", "cross_entropy", "lush-edist"),
+            "init": ("lecun", "lecun-sqrt", "lush", "xavier"),
             "bias_init": ("lecun", "zero"),
-            "input_scaling": ("paper", "unit"),
+            "subsampling_start": ("drawn", "lush"),
+            "subsampling_curvature": ("squares", "square-of-sum"),
+            "input_scaling": ("paper", "unit", "lush"),
             "optimizer": ("sdlm", "sgd", "minibatch-sgd"),
             "hkk_sampling": ("random", "consecutive"),
+            "pattern_order": ("random", "file"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -148,6 +181,21 @@ class LeNet5Config:
                               f"{'cross_entropy' if self.output == 'linear' else 'map or mle'}, got {self.loss!r}")
         if self.output == "linear" and self.rbf_trainable:
             raise ConfigError("rbf_trainable applies to output='rbf' only")
+        if not 1 <= self.f6_units <= 84:
+            raise ConfigError(f"{flag('f6_units')} must be between 1 and 84, got {self.f6_units}")
+        if self.output == "rbf":
+            need = {"ours": 84, "public": 84, "random": 84, "place": 10}[self.rbf_codes]
+            if self.f6_units != need:
+                raise ConfigError(f"rbf_codes={self.rbf_codes!r} are codes of length {need}, so they need "
+                                  f"--f6-units {need}, got {self.f6_units}")
+        if not 1 <= self.rbf_min_distance <= 84 or self.rbf_code_seed < 0:
+            raise ConfigError(f"{flag('rbf_min_distance')} must be in 1..84 and {flag('rbf_code_seed')} "
+                              f"non-negative, got {self.rbf_min_distance} and {self.rbf_code_seed}")
+        if self.subsampling_start == "lush" and self.subsampling_coef_init is not None:
+            raise ConfigError("subsampling_start='lush' sets the coefficient to 0.5; drop --subsampling-coef-init "
+                              "(or use subsampling_start='drawn' with it)")
+        if self.hkk_every < 1:
+            raise ConfigError(f"{flag('hkk_every')} must be a positive integer (passes), got {self.hkk_every}")
         if self.passes < 1:
             raise ConfigError(f"passes must be a positive integer, got {self.passes}")
         if (not isinstance(self.schedule, (tuple, list)) or not self.schedule

@@ -40,15 +40,18 @@ def fan_ins(model) -> dict[str, torch.Tensor | float]:
     return fans
 
 
-def lecun_bounds(model, sqrt: bool = False) -> dict[str, torch.Tensor | float]:
-    """2.4 / F_i (App. A) -- or 2.4 / sqrt(F_i) -- for every parameter, by name."""
-    return {n: 2.4 / (f ** 0.5 if sqrt else f) for n, f in fan_ins(model).items()}
+def lecun_bounds(model, sqrt: bool = False, scale: float = 2.4) -> dict[str, torch.Tensor | float]:
+    """2.4 / F_i (App. A) -- or 2.4 / sqrt(F_i) -- for every parameter, by name (`scale` replaces 2.4:
+    1 / sqrt(F_i) is Lush's `forget 1 2`, gblearn2 c-layer / f-layer)."""
+    return {n: scale / (f ** 0.5 if sqrt else f) for n, f in fan_ins(model).items()}
 
 
 def initialize(model, init: str = "lecun", bias_init: str = "lecun", generator: torch.Generator | None = None,
-               subsampling_coef: float | None = None):
+               subsampling_coef: float | None = None, subsampling_start: str = "drawn"):
+    """`subsampling_start="lush"`: every S2/S4 coefficient starts at 1/sqrt(4) = 0.5 and every S2/S4
+    bias at 0, as gblearn2's s-layer `forget 1 2` sets them (the other parameters are drawn as usual)."""
     g = generator or torch.Generator().manual_seed(0)
-    bounds = lecun_bounds(model, sqrt=(init == "lecun-sqrt"))
+    bounds = lecun_bounds(model, sqrt=init in ("lecun-sqrt", "lush"), scale=1.0 if init == "lush" else 2.4)
     for name, p in model.named_parameters():  # fixed order: reproducible from the seed
         if name == "output.centers":
             continue  # trainable RBF centers start at the bitmaps
@@ -69,6 +72,10 @@ def initialize(model, init: str = "lecun", bias_init: str = "lecun", generator: 
         if subsampling_coef is not None and name in ("S2.coef", "S4.coef"):
             with torch.no_grad():
                 p.fill_(subsampling_coef)
+            continue
+        if subsampling_start == "lush" and name in ("S2.coef", "S4.coef", "S2.bias", "S4.bias"):
+            with torch.no_grad():
+                p.fill_(0.5 if name.endswith("coef") else 0.0)
             continue
         _uniform_(p, bounds[name], g)
 

@@ -4,6 +4,8 @@
 - MAP, Eq. 9: E = mean_p [ y_{D_p} + log(e^{-j} + sum_i e^{-y_i(Z^p)}) ] (also push the others up;
   j > 0 keeps penalties that are already large from being pushed further).
 - cross_entropy (ablation, linear output): the usual softmax loss.
+- lush-edist: E = mean_p y_{D_p} / 2, Lush's edist-cost (gblearn2): half the squared distance of the
+  outputs to the correct class's code, the criterion of LeCun's own LeNet-5 demo.
 The predicted class is the one with the smallest penalty (largest logit for the linear output).
 """
 
@@ -28,7 +30,8 @@ def map_loss(y: torch.Tensor, target: torch.Tensor, j: float) -> torch.Tensor:
 
 def loss_fn(name: str, j: float = 1.0):
     """The criterion `name` (mle: Eq. 8, map: Eq. 9 with constant j, cross_entropy: the ablation)."""
-    losses = {"mle": mle_loss, "map": lambda y, t: map_loss(y, t, j), "cross_entropy": F.cross_entropy}
+    losses = {"mle": mle_loss, "map": lambda y, t: map_loss(y, t, j), "cross_entropy": F.cross_entropy,
+              "lush-edist": lambda y, t: 0.5 * mle_loss(y, t)}
     if name not in losses:
         raise ConfigError(f"unknown loss {name!r}; use {', '.join(losses)}")
     return losses[name]

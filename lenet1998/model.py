@@ -26,7 +26,7 @@ from .config import LeNet5Config
 from .connection_table import table
 from .initialization import initialize
 from .loss import predict
-from .rbf import EuclideanRBF, LinearOutput
+from .rbf import EuclideanRBF, LinearOutput, rbf_centers
 from .squashing import Squash
 from .subsampling import Subsampling
 from .table_conv import TableConv2d
@@ -77,9 +77,11 @@ class LeNet5(nn.Module):
         self.C3 = TableConv2d(6, 16, 5, config.c3_table)
         self.S4 = Subsampling(16, config.subsampling)
         self.C5 = nn.Conv2d(16, 120, 5)
-        self.F6 = nn.Linear(120, 84)
-        self.output = EuclideanRBF(config.rbf_trainable) if config.output == "rbf" else LinearOutput()
-        initialize(self, config.init, config.bias_init, generator, config.subsampling_coef_init)
+        self.F6 = nn.Linear(120, config.f6_units)
+        self.output = (EuclideanRBF(config.rbf_trainable, rbf_centers(config)) if config.output == "rbf"
+                       else LinearOutput(config.f6_units))
+        initialize(self, config.init, config.bias_init, generator, config.subsampling_coef_init,
+                   config.subsampling_start)
         if self.is_paper_architecture():
             counts = self.layer_counts()
             assert counts == PAPER_COUNTS, f"layer counts {counts} differ from the paper's {PAPER_COUNTS}"
@@ -89,7 +91,7 @@ class LeNet5(nn.Module):
     def is_paper_architecture(self) -> bool:
         c = self.config
         return (c.subsampling in ("sum", "average") and c.c3_table == "paper" and c.output == "rbf"
-                and not c.rbf_trainable)
+                and not c.rbf_trainable and c.f6_units == 84)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -108,8 +110,8 @@ class LeNet5(nn.Module):
             "C3": (params(self.C3), 10 * 10 * int((per_map_kernels * 25 + 1).sum())),
             "S4": (params(self.S4), 5 * 5 * 16 * sub_inputs),
             "C5": (params(self.C5), 120 * (400 + 1)),
-            "F6": (params(self.F6), 84 * (120 + 1)),
-            "output": (params(self.output), 840 if self.config.output == "rbf" else 850),
+            "F6": (params(self.F6), self.config.f6_units * (120 + 1)),
+            "output": (params(self.output), 10 * self.config.f6_units + (self.config.output != "rbf") * 10),
         }
 
     def trace(self, x: torch.Tensor) -> Trace:

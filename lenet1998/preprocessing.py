@@ -15,13 +15,13 @@ from lenet_repro.errors import ConfigError
 
 BACKGROUND = -0.1
 INK = 1.175
-SCALINGS = {"paper": (BACKGROUND, INK), "unit": (0.0, 1.0)}
+SCALINGS = {"paper": (BACKGROUND, INK), "unit": (0.0, 1.0), "lush": (0.0, 2.55)}  # lush: pixel x 0.01
 
 
 def scale(images01: torch.Tensor, scaling: str = "paper") -> torch.Tensor:
     """Map [0, 1] ink intensities to the network's input range."""
     if scaling not in SCALINGS:
-        raise ConfigError(f"unknown input scaling {scaling!r}; use paper or unit")
+        raise ConfigError(f"unknown input scaling {scaling!r}; use {', '.join(SCALINGS)}")
     lo, hi = SCALINGS[scaling]
     return lo + (hi - lo) * images01
 

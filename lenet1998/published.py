@@ -16,9 +16,13 @@ def comparable_recipe(config: dict) -> str:
 
     Training with distortions is the Sec. III-C.2 experiment (0.8 %) under whichever recipe name the run
     was started (`lenet train lenet5-1998 --distortions` too); without them it is the plain one (0.95 %).
+    A run with Lush's criterion is LeCun's Lush demo, compared with QMNIST's re-run of it (0.82 %).
     """
+    if config.get("loss") == "lush-edist":  # LeCun's Lush demo (its own published re-run: QMNIST's)
+        return "lenet5-lush-demo"
     distortions = bool(config.get("distortions"))
-    return next(name for name, cfg in LENET1998_RECIPES.items() if cfg.distortions == distortions)
+    return next(name for name in ("lenet5-1998", "lenet5-1998-distortions")
+                if LENET1998_RECIPES[name].distortions == distortions)
 
 
 def describe_paper(record: dict) -> str:
@@ -26,7 +30,7 @@ def describe_paper(record: dict) -> str:
     f = record["final"]
     recipe = comparable_recipe(record["config"])
     ref, train_ref = headline_reference(recipe), reference_for(recipe, "train_error")
-    paper = (f"paper ({ref.source}): test error {ref.value:.2f}% (+-{ref.uncertainty:.1f}), "
+    paper = (f"{'paper' if ref.id.startswith('paper') else 'published'} ({ref.source}): test error {ref.value:.2f}% (+-{ref.uncertainty:.1f}), "
              f"about {round(ref.value * f['test_n'] / 100)} misses")
     if train_ref:
         paper += f"; training error {train_ref.value:.2f}% ({train_ref.source})"

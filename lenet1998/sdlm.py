@@ -23,7 +23,7 @@ from .subsampling import Subsampling
 
 
 def _subsampling_second(layer: Subsampling, a: torch.Tensor, x_in: torch.Tensor,
-                        d2_out: torch.Tensor, fp2, name: str, h: dict) -> torch.Tensor:
+                        d2_out: torch.Tensor, fp2, name: str, h: dict, curvature: str = "squares") -> torch.Tensor:
     """Second derivatives through S2/S4: d2E/d(input)^2 from d2E/d(output)^2."""
     if layer.mode == "maxpool":
         _, idx = F.max_pool2d(x_in, 2, return_indices=True)
@@ -31,9 +31,12 @@ def _subsampling_second(layer: Subsampling, a: torch.Tensor, x_in: torch.Tensor,
     if layer.mode == "avgpool":
         return F.interpolate(d2_out, scale_factor=2, mode="nearest") / 16
     d2a = fp2(a) * d2_out  # (B, C, H, W)
-    # the coefficient is shared by the 4 connections of every unit: sum x_j^2 over them
-    # (times (1/4)^2 when the unit averages)
-    x2 = F.avg_pool2d(x_in * x_in, 2) * 4
+    # the coefficient is shared by the 4 connections of every unit: sum x_j^2 over them (Eq. 23/27),
+    # or (sum x_j)^2 as Lush's s-layer bbprop takes it (times (1/4)^2 when the unit averages)
+    if curvature == "square-of-sum":
+        x2 = (F.avg_pool2d(x_in, 2) * 4) ** 2
+    else:
+        x2 = F.avg_pool2d(x_in * x_in, 2) * 4
     h[f"{name}.coef"] = (d2a * (x2 if layer.mode == "sum" else x2 / 16)).sum((0, 2, 3))
     h[f"{name}.bias"] = d2a.sum((0, 2, 3))
     factor = layer.coef ** 2 if layer.mode == "sum" else (layer.coef / 4) ** 2  # (d a / d x)^2
@@ -76,7 +79,7 @@ def gauss_newton_diagonal(model: LeNet5, x: torch.Tensor, labels: torch.Tensor) 
     h["C5.bias"] = d2a5.sum(0)
     d2x4 = (d2a5 @ (model.C5.weight ** 2).flatten(1)).view_as(t.x4)  # (B, 16, 5, 5)
     # S4
-    d2x3 = _subsampling_second(model.S4, t.a4, t.x3, d2x4, fp2, "S4", h)  # (B, 16, 10, 10)
+    d2x3 = _subsampling_second(model.S4, t.a4, t.x3, d2x4, fp2, "S4", h, cfg.subsampling_curvature)  # (B, 16, 10, 10)
     # C3: squared inputs against squared-kernel back-propagation, summed over shared connections
     d2a3 = fp2(t.a3) * d2x3
     c3 = model.C3
@@ -85,7 +88,7 @@ def gauss_newton_diagonal(model: LeNet5, x: torch.Tensor, labels: torch.Tensor) 
     h["C3.bias"] = d2a3.sum((0, 2, 3))
     d2x2 = F.conv_transpose2d(d2a3, c3.dense_weight() ** 2)  # (B, 6, 14, 14)
     # S2
-    d2x1 = _subsampling_second(model.S2, t.a2, t.x1, d2x2, fp2, "S2", h)  # (B, 6, 28, 28)
+    d2x1 = _subsampling_second(model.S2, t.a2, t.x1, d2x2, fp2, "S2", h, cfg.subsampling_curvature)  # (B, 6, 28, 28)
     # C1
     d2a1 = fp2(t.a1) * d2x1
     h["C1.weight"] = conv2d_weight(t.x0 * t.x0, tuple(model.C1.weight.shape), d2a1)

@@ -60,6 +60,7 @@ class _Run:
     member: Member
     order: torch.Tensor  # the constant random order of the training patterns
     pool: DistortedPool | None
+    hkk: torch.Tensor | None = None  # the last h_kk estimate (kept hkk_every passes)
     metrics: list = field(default_factory=list)
     rates: list = field(default_factory=list)  # per pass: spread of the effective rates
     done: int = 0  # passes completed
@@ -100,7 +101,8 @@ def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, lo
     cfg = spec.config
     model = LeNet5(cfg, generator=generator(spec.seed, "init"))
     n = len(data.train_labels)
-    order = torch.randperm(n, generator=generator(spec.seed, "order"))
+    order = (torch.randperm(n, generator=generator(spec.seed, "order")) if cfg.pattern_order == "random"
+             else torch.arange(n))  # "file": MNIST's own order, as Lush's demo walks it
     pool = DistortedPool(cfg, spec.seed, data.train_images, data.train_labels) if cfg.distortions else None
     run = _Run(spec, Member(cfg, model, model.get_flat()), order, pool)
     if spec.out_dir is None:
@@ -126,6 +128,12 @@ def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, lo
         run.member.params = model.get_flat()
         run.done, run.metrics, run.rates = blob["passes_done"], blob["metrics"], blob["rates"]
         run.train_seconds, run.eval_seconds = blob["train_seconds"], blob["eval_seconds"]
+        if cfg.hkk_every > 1 and run.done % cfg.hkk_every:  # resuming inside a set: its h_kk is needed
+            h = blob.get("hkk")
+            if not isinstance(h, torch.Tensor) or h.shape != run.member.params.shape:
+                raise RecordError(f"{ckpt}: malformed checkpoint: no h_kk estimate to resume pass {run.done + 1} "
+                                  f"with; re-run with --overwrite to start over")
+            run.hkk = h.float().contiguous()
         log(f"{spec.name}: resuming after pass {run.done}/{cfg.passes} from {ckpt}")
         if run.done >= cfg.passes and result.exists():
             try:
@@ -162,7 +170,8 @@ def _checkpoint(run: _Run, data: MnistSplits, final: dict | None = None) -> None
         Path(run.spec.out_dir) / CHECKPOINT, family="lenet1998", recipe=run.spec.recipe,
         model_config=run.cfg.to_dict(), state_dict=run.member.model.state_dict(), seed=run.spec.seed,
         passes_done=run.done, metrics=run.metrics, rates=run.rates, train_seconds=run.train_seconds,
-        eval_seconds=run.eval_seconds, final=final, data=_data_split(data))
+        eval_seconds=run.eval_seconds, final=final, data=_data_split(data),
+        **({"hkk": run.hkk.clone()} if run.hkk is not None and run.cfg.hkk_every > 1 else {}))
 
 
 def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "auto", data_root=None,
@@ -221,9 +230,13 @@ def _train_runs(specs, dev, backend, data_root, resume, overwrite, train_subset,
         for r in active:
             _pass_data(r, data, r.done)
         # h_kk before the pass, held fixed during it (App. C)
+        # (every hkk_every passes; in between, the last estimate with this pass's eta)
         sdlm = [r for r in active if r.cfg.optimizer == "sdlm"]
-        for r, h in zip(sdlm, eng.hkk([r.member for r in sdlm]) if sdlm else []):
-            r.member.eps = effective_rates(h, r.cfg.rate(r.done), r.cfg.mu).float().contiguous()
+        fresh = [r for r in sdlm if r.done % r.cfg.hkk_every == 0 or r.hkk is None]
+        for r, h in zip(fresh, eng.hkk([r.member for r in fresh]) if fresh else []):
+            r.hkk = h
+        for r in sdlm:
+            r.member.eps = effective_rates(r.hkk, r.cfg.rate(r.done), r.cfg.mu).float().contiguous()
         for r in active:
             if r.cfg.optimizer == "sgd":  # ablation: one rate for all parameters, same schedule shape
                 r.member.eps = torch.full_like(r.member.params, r.cfg.sgd_rate_scale * r.cfg.rate(r.done))

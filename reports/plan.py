@@ -7,6 +7,10 @@ Groups:
   10,000 of the training set, never on the test digits;
 - distortion-sweep: the distortion ranges (not given in the paper) scaled together around the
   default, and no distortions at all, measured the same way on the held-out 10,000;
+- readings: the factorial of the readings the paper allows of what it leaves open or contradicts
+  (window sum/average x init 2.4/F_i, 2.4/sqrt(F_i) or Lush's 1/sqrt(F_i) x subsampling start drawn/Lush's constants x the
+  coefficient's curvature sum x^2 / (sum x)^2), on the held-out 10,000; the defaults are chosen from it
+  by the rule in reports/selection.py, the paper's own diagnostics first, held-out error second;
 - open-choices: the other readings of what the paper leaves open or contradicts, one at a time;
 - ladder: the ablation ladder, each step adding one modernisation to the previous step;
 - single: each modernisation alone on the faithful network.
@@ -92,6 +96,33 @@ def sweep_default_id(group: str) -> str | None:
 
 BASELINE = "ladder/00-faithful"
 
+# The readings the paper allows of its open points, trained jointly (a full factorial: they interact --
+# the literal init with a summed window and a positive coefficient is another network than with an
+# averaged one). Each factor: (name, {label: overrides}).
+READINGS: list[tuple[str, dict[str, dict]]] = [
+    ("window", {"sum": {"subsampling": "sum"}, "average": {"subsampling": "average"}}),
+    ("init", {"literal": {"init": "lecun"}, "sqrt": {"init": "lecun-sqrt"}, "lush": {"init": "lush"}}),
+    ("start", {"drawn": {"subsampling_start": "drawn", "bias_init": "lecun"},
+               "lush": {"subsampling_start": "lush", "bias_init": "zero"}}),
+    ("curvature", {"squares": {"subsampling_curvature": "squares"},
+                   "square-of-sum": {"subsampling_curvature": "square-of-sum"}}),
+]
+
+
+def reading_combinations() -> list[tuple[str, str, dict]]:
+    """(id suffix, label, overrides) of every combination of READINGS, in a fixed order."""
+    import itertools
+
+    out = []
+    for combo in itertools.product(*[list(levels.items()) for _, levels in READINGS]):
+        over: dict = {}
+        for _, o in combo:
+            over.update(o)
+        key = "-".join(label for label, _ in combo)
+        label = ", ".join(f"{name} {lab}" for (name, _), (lab, _) in zip(READINGS, combo))
+        out.append((key, label, over))
+    return out
+
 # The other readings of the paper's open or contradictory points (each alone, on the faithful default).
 OPEN_CHOICES: list[tuple[str, str, dict]] = [
     ("subsampling-sum", "S2/S4 add the 4 inputs (Sec. II-B) instead of averaging (Sec. II-A)", {"subsampling": "sum"}),
@@ -120,6 +151,10 @@ def experiments(group: str | None = None) -> list[Experiment]:
     ex += [Experiment(f"distortion-sweep/x{f:g}", "distortion-sweep", "lenet1998", "lenet5-1998",
                       distortion_label(f), distortion_overrides(f), holdout=True)
            for f in DISTORTION_FACTORS]
+    ex.append(Experiment("faithful/lenet5-lush-demo", "faithful", "lenet1998", "lenet5-lush-demo",
+                         "LeNet-5 as LeCun's Lush demo trains it"))
+    ex += [Experiment(f"readings/{key}", "readings", "lenet1998", "lenet5-1998", label, over, holdout=True)
+           for key, label, over in reading_combinations()]
     ex += [Experiment(f"open-choices/{key}", "open-choices", "lenet1998", "lenet5-1998", label, over)
            for key, label, over in OPEN_CHOICES]
     # the baseline of the ablations and of the j sweep: the faithful network at the ablation length
@@ -146,8 +181,10 @@ class Profile:
     passes: int | None = None  # faithful passes (None = the paper's 20)
     ablation_passes: int | None = None  # passes for j-sweep / ladder / single (None = as `passes`)
     holdout: int = 10_000  # held-out training patterns for the j and distortion sweeps
-    groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "distortion-sweep", "open-choices", "ladder",
-                               "single")
+    textbook_seeds: int | None = None  # seeds of the classic textbook row (None = headline_seeds)
+    lush_seeds: int = 1  # seeds of the Lush-demo row
+    groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "distortion-sweep", "readings", "open-choices",
+                               "ladder", "single")
     note: str = ""
 
 
@@ -156,8 +193,10 @@ PROFILES = {
                      holdout=100, note="seconds: tiny subsets, one epoch/pass; checks the whole pipeline (CI)"),
     "quick": Profile("quick", 1, 1, passes=None, ablation_passes=2,
                      note="minutes: one seed of everything at full length, ablations for 2 passes"),
-    "full": Profile("full", 5, 1, sweep_seeds=2, distortion_seeds=3,
-                    note="the replication: full length everywhere, 5 seeds for the headline rows (3 with distortions)"),
+    "full": Profile("full", 10, 1, sweep_seeds=2, distortion_seeds=10, textbook_seeds=5, lush_seeds=3,
+                    note="the replication: full length everywhere, 10 seeds for the headline rows (plain and with "
+                         "distortions), 5 for the classic textbook row, 3 for the Lush demo, 2 per held-out sweep "
+                         "and reading"),
 }
 
 
@@ -193,10 +232,14 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
         if only and not any(fnmatch.fnmatch(ex.id, pat.strip()) or pat.strip() in ex.id
                             for pat in only.split(",")):
             continue
-        if ex.group in ("j-sweep", "distortion-sweep"):
+        if ex.group in ("j-sweep", "distortion-sweep", "readings"):
             n = seeds or prof.sweep_seeds
         elif ex.recipe.endswith("distortions") and prof.distortion_seeds:
             n = seeds or prof.distortion_seeds
+        elif ex.recipe == "lenet5-lush-demo":
+            n = seeds or prof.lush_seeds
+        elif ex.family == "modern" and ex.headline and prof.textbook_seeds:
+            n = seeds or prof.textbook_seeds
         else:
             n = seeds or (prof.headline_seeds if ex.headline else prof.other_seeds)
         over = dict(ex.overrides)
@@ -205,8 +248,8 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
                 over["epochs"] = prof.epochs
         else:
             passes = prof.passes if ex.group == "faithful" else (prof.ablation_passes or prof.passes)
-            if passes:
-                over["passes"] = passes
+            if passes and not (ex.recipe == "lenet5-lush-demo" and prof.passes is None):
+                over["passes"] = passes  # (the Lush demo keeps its own 30 passes at full length)
         items += [RunItem(ex, s, over, prof.train_subset, prof.test_subset, prof.holdout if ex.holdout else None)
                   for s in range(n)]
     if only and not items:

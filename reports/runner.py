@@ -115,6 +115,25 @@ def _cached(d: Path) -> dict | None:
         return None
 
 
+def other_build(rec: dict) -> str | None:
+    """The numeric build of a faithful fast-path record when it is not this one's, else None: such a
+    record is not reused by a run that trains (the same seed computes other numbers here)."""
+    if rec.get("family") != "lenet1998":
+        return None
+    from lenet1998.fast.build import numeric_build_id, record_numeric_build
+
+    b = record_numeric_build(rec)
+    return None if b in (numeric_build_id(), "reference") else b
+
+
+def _discard(d: Path, log) -> None:
+    """Remove a run of another numeric build (its record stays in git history) so that it is retrained."""
+    for name in ("result.json", "checkpoint.pt"):
+        p = Path(d) / name
+        if p.exists():
+            p.unlink()
+
+
 def unique_items(plan: list[RunItem], out: Path) -> tuple[list[RunItem], list[tuple[RunItem, Path]]]:
     """Identical runs requested by two experiments (e.g. the ablation baseline at full length and the
     headline faithful run) are trained once and shared: (the unique items, (item, dir of its twin))."""
@@ -151,9 +170,14 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
     out = Path(out)
     todo_modern, todo_1998, outcomes = [], [], []
     unique, shared = unique_items(plan, out)
+    stale = 0
     for it in unique:
         d = run_dir(out, it)
         rec = _cached(d)
+        if rec is not None and not readonly and other_build(rec):
+            stale += 1
+            _discard(d, log)  # made by another numeric build: train it again with this one
+            rec = None
         if rec is not None:
             outcomes.append(Outcome(it, d, rec, cached=True))
         elif it.experiment.family == "modern":
@@ -161,7 +185,7 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
         else:
             todo_1998.append((it, d))
     log(f"{len(plan)} runs ({len(shared)} shared): {len(outcomes)} cached, {len(todo_modern)} textbook and "
-        f"{len(todo_1998)} faithful to train")
+        f"{len(todo_1998)} faithful to train" + (f" ({stale} of them recorded by another numeric build)" if stale else ""))
     if readonly:
         outcomes += [Outcome(it, d, None, "not run") for it, d in todo_modern + todo_1998]
         todo_modern, todo_1998 = [], []

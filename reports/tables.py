@@ -221,3 +221,56 @@ def table_sweep(outcomes: list[Outcome], group: str) -> pd.DataFrame:
     cols = ["change", "seeds", "passes", "held-out error %", "95% CI %", "train error %", "vs default (points)",
             "missed only by default / only by this", "McNemar p"]
     return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def readings_rows(outcomes: list[Outcome]) -> list[dict]:
+    """One row per configuration of the `readings` factorial: held-out error, pass-1 rates, the rule's checks
+    (reports/selection.py) over every seed."""
+    from .selection import CRITERIA, verdict
+
+    rows = []
+    for exp_id in dict.fromkeys(o.item.experiment.id for o in outcomes if o.item.experiment.group == "readings"):
+        runs = _ok(outcomes, exp_id)
+        if not runs:
+            continue
+        vs = [verdict(o.record) for o in runs]
+        per_param: dict[str, list] = {}
+        for o in runs:
+            for name, (lo, hi) in ((o.record.get("sdlm") or {}).get("pass1_rates") or {}).get("per_parameter", {}).items():
+                per_param.setdefault(name, []).append((lo, hi))
+        pinned = sorted(n for n, v in per_param.items() if max(h for _, h in v) >= 0.0249)
+        errors = [o.record["final"]["test_error"] for o in runs]
+        rows.append({
+            "id": exp_id, "label": runs[0].item.experiment.label, "seeds": len(runs),
+            "heldout": sum(errors) / len(errors), "errors": errors,
+            "rate_min": min(v.rate_min for v in vs if v.rate_min is not None) if any(v.rate_min for v in vs) else None,
+            "rate_max": max(v.rate_max for v in vs if v.rate_max is not None) if any(v.rate_max for v in vs) else None,
+            "pinned": pinned, "checks": {c: [v.checks[c] for v in vs] for c in CRITERIA},
+            "running": [v.running_train for v in vs], "consistent": all(v.consistent for v in vs),
+            "met": min(v.met for v in vs), "passes": runs[0].record["config"]["passes"],
+        })
+    return rows
+
+
+def table_readings(outcomes: list[Outcome]) -> tuple[pd.DataFrame, str]:
+    """The factorial of the open readings, with the rule's verdict per configuration and the choice."""
+    from .selection import CRITERIA, choose
+
+    rows = readings_rows(outcomes)
+    chosen, how = choose(rows)
+
+    def mark(vals):
+        return "/".join("-" if v is None else ("yes" if v else "no") for v in vals)
+
+    out = []
+    for r in sorted(rows, key=lambda r: r["heldout"]):
+        out.append({
+            "readings": r["label"] + (" **(chosen)**" if chosen and r["id"] == chosen["id"] else ""),
+            "seeds": r["seeds"], "passes": r["passes"], "held-out error %": _fmt_ms(r["errors"], 2),
+            "pass-1 rates": (f"{r['rate_min']:.2g} .. {r['rate_max']:.2g}" if r["rate_min"] is not None else "-"),
+            "pinned at eta/mu": ", ".join(r["pinned"]) or "none",
+            **{c: mark(r["checks"][c]) for c in CRITERIA},
+            "on-the-fly train err % (pass 19)": "/".join("-" if v is None else f"{v:.2f}" for v in r["running"]),
+            "verdict": "consistent" if r["consistent"] else f"{r['met']} of {len(CRITERIA)}",
+        })
+    return pd.DataFrame(out), how

@@ -39,7 +39,7 @@ def test_default_prototypes_are_bit_identical_to_before(default_dtype):
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_is_10_by_84_float32_plus_minus_one(kind):
     p = prototypes(kind)
-    assert p.shape == (10, 84) and p.dtype == torch.float32
+    assert p.shape == ((10, 10) if kind == "place" else (10, 84)) and p.dtype == torch.float32
     assert set(p.unique().tolist()) == {-1.0, 1.0}
     assert len({tuple(r) for r in p.tolist()}) == 10
     assert prototypes(kind, dtype=torch.float64).dtype == torch.float64
@@ -137,3 +137,13 @@ def test_code_geometry_on_a_small_hand_example():
     for bad in (torch.ones(84), torch.ones(1, 84), [[1, -1], [1, 1]]):
         with pytest.raises(ConfigError):
             code_geometry(bad)
+
+
+def test_the_place_code_is_plus_one_on_the_class_minus_one_elsewhere_and_argmin_is_argmax():
+    from lenet1998.bitmaps import place_code
+
+    c = place_code()
+    assert torch.equal(c.diagonal(), torch.ones(10)) and int((c == -1).sum()) == 90
+    x = torch.randn(500, 10, generator=torch.Generator().manual_seed(0))
+    penalties = ((x.unsqueeze(1) - c) ** 2).sum(-1)  # the RBF penalties on the place code
+    assert torch.equal(penalties.argmin(1), x.argmax(1))  # Lush's max-classer decides the same

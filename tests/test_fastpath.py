@@ -37,6 +37,16 @@ VARIANTS = {
     "mle": dict(loss="mle"),
     "sigmoid": dict(activation="sigmoid"),
     "relu": dict(activation="relu"),
+    "square-of-sum": dict(subsampling_curvature="square-of-sum"),
+    "sum-square-of-sum-lush-start": dict(subsampling="sum", subsampling_curvature="square-of-sum",
+                                         subsampling_start="lush", init="lush", bias_init="zero"),
+    "public-codes": dict(rbf_codes="public"),
+    "random-codes": dict(rbf_codes="random", rbf_min_distance=30, rbf_code_seed=3),
+    "lush-demo": dict(f6_units=10, rbf_codes="place", loss="lush-edist", hkk_output_curvature=1.0, init="lush",
+                      bias_init="zero", subsampling="sum", subsampling_start="lush",
+                      subsampling_curvature="square-of-sum", input_scaling="lush"),
+    "f6-10-trainable": dict(f6_units=10, rbf_codes="place", rbf_trainable=True),
+    "f6-10-linear": dict(f6_units=10, output="linear", loss="cross_entropy"),
 }
 
 

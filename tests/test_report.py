@@ -15,13 +15,17 @@ def test_profiles_and_seeds():
     seeds = {}
     for it in full:
         seeds.setdefault(it.experiment.id, set()).add(it.seed)
-    assert len(seeds["faithful/lenet5-1998"]) >= 3 and len(seeds["textbook/classic"]) >= 3
+    assert len(seeds["faithful/lenet5-1998"]) == 10 and len(seeds["faithful/lenet5-1998-distortions"]) == 10
+    assert len(seeds["textbook/classic"]) >= 3 and len(seeds["faithful/lenet5-lush-demo"]) == 3
     assert all("passes" not in it.overrides for it in full if it.experiment.family == "lenet1998")
+    readings = [it for it in full if it.experiment.group == "readings"]
+    assert len({it.experiment.id for it in readings}) == 24 and all(it.holdout == 10_000 for it in readings)
+    assert {len(v) for k, v in seeds.items() if k.startswith("readings/")} == {2}
     smoke = build_plan("smoke")
     assert all(it.train_subset == 500 for it in smoke)
     assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "distortion-sweep",
-                                                     "open-choices", "ladder", "single"}
-    sweeps = ("j-sweep", "distortion-sweep")
+                                                     "readings", "open-choices", "ladder", "single"}
+    sweeps = ("j-sweep", "distortion-sweep", "readings")
     assert all(it.holdout for it in smoke if it.experiment.group in sweeps)
     assert not any(it.holdout for it in smoke if it.experiment.group not in sweeps)
     assert {len(v) for k, v in seeds.items() if k.startswith("distortion-sweep/")} == {PROFILES["full"].sweep_seeds}
@@ -55,7 +59,7 @@ def test_the_ladder_makes_one_change_at_a_time():
 def test_only_and_bad_arguments():
     items = build_plan("quick", only="textbook/classic,faithful/*")
     assert {i.experiment.id for i in items} == {"textbook/classic", "faithful/lenet5-1998",
-                                               "faithful/lenet5-1998-distortions"}
+                                               "faithful/lenet5-1998-distortions", "faithful/lenet5-lush-demo"}
     with pytest.raises(ConfigError, match="matches no experiment"):
         build_plan("quick", only="nothing/here")
     with pytest.raises(ConfigError, match="unknown profile"):

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import torch
 
-from ..bitmaps import prototypes
+from ..rbf import rbf_centers
 from ..config import LeNet5Config
 from ..connection_table import connections
 from lenet_repro.errors import ConfigError
@@ -21,14 +21,15 @@ from .build import BuildError, build
 ACT = {"scaled_tanh": 0, "sigmoid": 1, "relu": 2}
 SUB = {"sum": 0, "average": 1, "avgpool": 2, "maxpool": 3}
 OUT = {"rbf": 0, "linear": 1}
-LOSS = {"map": 0, "mle": 1, "cross_entropy": 2}
+LOSS = {"map": 0, "mle": 1, "cross_entropy": 2, "lush-edist": 3}
+CURV = {"squares": 0, "square-of-sum": 1}
 MAXC3 = 96
 
 
 class NetStruct(ctypes.Structure):
     _fields_ = [("act", c_int32), ("sub", c_int32), ("output", c_int32), ("loss", c_int32),
                 ("rbf_trainable", c_int32), ("n_c3", c_int32), ("map_j", c_float), ("out_curv", c_float),
-                ("c3_out", c_int32 * MAXC3), ("c3_in", c_int32 * MAXC3)]
+                ("c3_out", c_int32 * MAXC3), ("c3_in", c_int32 * MAXC3), ("n6", c_int32), ("sub_curv", c_int32)]
 
 
 def net_struct(cfg: LeNet5Config) -> NetStruct:
@@ -37,6 +38,7 @@ def net_struct(cfg: LeNet5Config) -> NetStruct:
                   int(cfg.rbf_trainable), len(pairs), cfg.map_j, cfg.hkk_output_curvature)
     for c, (o, i) in enumerate(pairs):
         n.c3_out[c], n.c3_in[c] = o, i
+    n.n6, n.sub_curv = cfg.f6_units, CURV[cfg.subsampling_curvature]
     return n
 
 
@@ -88,7 +90,7 @@ class FastKernel:
         lib.lenet5_numerics.restype = c_int
         if lib.lenet5_sizeof_net() != ctypes.sizeof(NetStruct):
             raise BuildError("kernel struct layout differs from the binding's (stale build?)")
-        self._centers = prototypes().float().contiguous()
+        self._centers: dict[tuple, torch.Tensor] = {}
 
     # -- helpers --------------------------------------------------------------------------------
     def param_count(self, cfg: LeNet5Config) -> int:
@@ -102,7 +104,10 @@ class FastKernel:
     def _centers_ptr(self, cfg: LeNet5Config, params: torch.Tensor) -> c_void_p:
         if cfg.output == "rbf" and cfg.rbf_trainable:
             return _ptr(params, self.layout(cfg)[12])  # the centers live inside the parameters
-        return _ptr(self._centers)
+        key = (cfg.rbf_codes, cfg.rbf_min_distance, cfg.rbf_code_seed)
+        if key not in self._centers:  # kept alive here: the kernel reads them through a raw pointer
+            self._centers[key] = rbf_centers(cfg).float().contiguous()
+        return _ptr(self._centers[key])
 
     def _check(self, cfg, params, images=None, labels=None):
         _f32(params, "params")

@@ -16,8 +16,8 @@
  *
  * Parameter layout (must match lenet1998.model.LeNet5.parameters() order):
  *   C1.weight (6,1,5,5) C1.bias (6) [S2.coef (6) S2.bias (6)] C3.weight (n_c3,5,5) C3.bias (16)
- *   [S4.coef (16) S4.bias (16)] C5.weight (120,16,5,5) C5.bias (120) F6.weight (84,120) F6.bias (84)
- *   [output.centers (10,84) if trainable RBF | output.weight (10,84) output.bias (10) if linear]
+ *   [S4.coef (16) S4.bias (16)] C5.weight (120,16,5,5) C5.bias (120) F6.weight (n6,120) F6.bias (n6)
+ *   [output.centers (10,n6) if trainable RBF | output.weight (10,n6) output.bias (10) if linear], n6 = 84
  *
  * C (gnu11: GCC/clang vector extensions) + pthreads, no dependency on torch or libm; loaded with
  * ctypes. Built with contraction off and no fast-math (build.py), and every reduction is written
@@ -37,7 +37,8 @@
 enum { ACT_SCALED_TANH = 0, ACT_SIGMOID = 1, ACT_RELU = 2 };
 enum { SUB_SUM = 0, SUB_AVERAGE = 1, SUB_AVGPOOL = 2, SUB_MAXPOOL = 3 };
 enum { OUT_RBF = 0, OUT_LINEAR = 1 };
-enum { LOSS_MAP = 0, LOSS_MLE = 1, LOSS_CE = 2 };
+enum { LOSS_MAP = 0, LOSS_MLE = 1, LOSS_CE = 2, LOSS_LUSH = 3 };
+enum { CURV_SQUARES = 0, CURV_SQUARE_OF_SUM = 1 };
 enum { MODE_UPDATE = 0, MODE_ACCUM = 1 };
 
 #define MAXC3 96
@@ -51,6 +52,8 @@ typedef struct {
     float out_curv; /* d2E/dx_k^2 at the F6 outputs (Gauss-Newton of y_D = sum (x-w)^2: 2) */
     int32_t c3_out[MAXC3];
     int32_t c3_in[MAXC3]; /* connections sorted by output map */
+    int32_t n6;           /* F6 units: 84 (the paper), fewer for Lush's demo (10) */
+    int32_t sub_curv;     /* subsampling coefficient curvature: sum_j x_j^2 (Eq. 23) or (sum_j x_j)^2 (Lush) */
 } Net;
 
 typedef struct {
@@ -96,11 +99,11 @@ static void make_layout(const Net *n, Layout *L) {
     if (sub_has_params(n->sub)) { L->c4 = o; o += 16; L->b4 = o; o += 16; }
     L->w5 = o; o += 120 * 400;
     L->b5 = o; o += 120;
-    L->w6 = o; o += 84 * 120;
-    L->b6 = o; o += 84;
+    L->w6 = o; o += n->n6 * 120;
+    L->b6 = o; o += n->n6;
     L->out_w = L->out_b = -1;
-    if (n->output == OUT_LINEAR) { L->out_w = o; o += 840; L->out_b = o; o += 10; }
-    else if (n->rbf_trainable) { L->out_w = o; o += 840; }
+    if (n->output == OUT_LINEAR) { L->out_w = o; o += 10 * n->n6; L->out_b = o; o += 10; }
+    else if (n->rbf_trainable) { L->out_w = o; o += 10 * n->n6; }
     L->total = o;
     int c = 0;
     for (int m = 0; m < 16; m++) {
@@ -340,23 +343,24 @@ static void forward(const Net *n, const Layout *L, const float *P, const float *
     }
     squash(n->act, w->x5, w->fp5, 120);
 
-    /* F6: 84 units. */
+    /* F6: n6 units (84). */
+    const int n6 = n->n6;
     const float *W6 = P + L->w6, *b6 = P + L->b6;
-    for (int k = 0; k < 84; k++) {
+    for (int k = 0; k < n6; k++) {
         float acc[8] = {0};
         const float *wk = W6 + k * 120;
         for (int j = 0; j < 120; j += 8)
             for (int l = 0; l < 8; l++) acc[l] += wk[j + l] * w->x5[j + l];
         w->x6[k] = b6[k] + (((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])));
     }
-    squash(n->act, w->x6, w->fp6, 84);
+    squash(n->act, w->x6, w->fp6, n6);
 
     /* Output: Euclidean RBF penalties y_i = sum_k (x_k - w_ik)^2, or linear logits. */
     if (n->output == OUT_RBF) {
         for (int i = 0; i < 10; i++) {
             float acc = 0.0f;
-            for (int k = 0; k < 84; k++) {
-                const float d = w->x6[k] - centers[i * 84 + k];
+            for (int k = 0; k < n6; k++) {
+                const float d = w->x6[k] - centers[i * n6 + k];
                 acc += d * d;
             }
             w->out[i] = acc;
@@ -365,7 +369,7 @@ static void forward(const Net *n, const Layout *L, const float *P, const float *
         const float *Wo = P + L->out_w, *bo = P + L->out_b;
         for (int i = 0; i < 10; i++) {
             float acc = bo[i];
-            for (int k = 0; k < 84; k++) acc += Wo[i * 84 + k] * w->x6[k];
+            for (int k = 0; k < n6; k++) acc += Wo[i * n6 + k] * w->x6[k];
             w->out[i] = acc;
         }
     }
@@ -383,6 +387,11 @@ static int predict(const Net *n, const float *out) {
 /* Loss of one pattern and dE/d(out) into g[10]. MAP (Eq. 9): y_D + log(e^-j + sum_i e^-y_i);
  * MLE (Eq. 8): y_D; CE: -log softmax(z)_D. */
 static float loss_grad(const Net *n, const float *out, int label, float *g) {
+    if (n->loss == LOSS_LUSH) { /* Lush's edist-cost: E = 1/2 sum_k (x_k - t_Dk)^2 = y_D / 2 */
+        for (int i = 0; i < 10; i++) g[i] = 0.0f;
+        g[label] = 0.5f;
+        return 0.5f * out[label];
+    }
     if (n->loss == LOSS_MLE) {
         for (int i = 0; i < 10; i++) g[i] = 0.0f;
         g[label] = 1.0f;
@@ -421,9 +430,9 @@ static inline __attribute__((always_inline)) void backward_impl(
         const Net *n, const Layout *L, const float *W, float *T, const float *E, const Work *w, Grad *g,
         const int mode, const float pool_scale) {
     /* F6 */
-    for (int k = 0; k < 84; k++) g->d6[k] = g->dx6[k] * w->fp6[k];
+    for (int k = 0; k < n->n6; k++) g->d6[k] = g->dx6[k] * w->fp6[k];
     for (int j = 0; j < 120; j++) g->dx5[j] = 0.0f;
-    for (int k = 0; k < 84; k++) {
+    for (int k = 0; k < n->n6; k++) {
         const float d = g->d6[k];
         const float *wk = W + L->w6 + k * 120;
         float *tk = T + L->w6 + k * 120;
@@ -558,25 +567,26 @@ static void backward_accum(const Net *n, const Layout *L, const float *W, float 
 /* dE/dx6 from dE/d(out) = go; output-layer parameter gradients go to T via mode. */
 static void output_backward(const Net *n, const Layout *L, const float *P, const float *centers, float *T,
                             const float *E, int mode, const Work *w, const float *go, Grad *g) {
+    const int n6 = n->n6;
     if (n->output == OUT_RBF) {
-        for (int k = 0; k < 84; k++) {
+        for (int k = 0; k < n6; k++) {
             float acc = 0.0f;
-            for (int i = 0; i < 10; i++) acc += go[i] * 2.0f * (w->x6[k] - centers[i * 84 + k]);
+            for (int i = 0; i < 10; i++) acc += go[i] * 2.0f * (w->x6[k] - centers[i * n6 + k]);
             g->dx6[k] = acc;
         }
         if (n->rbf_trainable)
             for (int i = 0; i < 10; i++)
-                for (int k = 0; k < 84; k++)
-                    APPLY(mode, T, E, L->out_w + i * 84 + k, -go[i] * 2.0f * (w->x6[k] - centers[i * 84 + k]));
+                for (int k = 0; k < n6; k++)
+                    APPLY(mode, T, E, L->out_w + i * n6 + k, -go[i] * 2.0f * (w->x6[k] - centers[i * n6 + k]));
     } else {
         const float *Wo = P + L->out_w;
-        for (int k = 0; k < 84; k++) {
+        for (int k = 0; k < n6; k++) {
             float acc = 0.0f;
-            for (int i = 0; i < 10; i++) acc += go[i] * Wo[i * 84 + k];
+            for (int i = 0; i < 10; i++) acc += go[i] * Wo[i * n6 + k];
             g->dx6[k] = acc;
         }
         for (int i = 0; i < 10; i++) {
-            for (int k = 0; k < 84; k++) APPLY(mode, T, E, L->out_w + i * 84 + k, go[i] * w->x6[k]);
+            for (int k = 0; k < n6; k++) APPLY(mode, T, E, L->out_w + i * n6 + k, go[i] * w->x6[k]);
             APPLY(mode, T, E, L->out_b + i, go[i]);
         }
     }
@@ -696,30 +706,31 @@ int lenet5_hkk(const Net *n, const float *P, const float *centers, const float *
         for (size_t i = 0; i < WORK_SQUARED_FLOATS; i++) dst[i] = src[i] * src[i];
         memcpy(c->sq.x6, c->w.x6, sizeof(Work) - offsetof(Work, x6));
         /* A subsampling coefficient is shared by the 4 connections of each unit: its curvature
-         * sums x_j^2 over them (Eq. 27), not (sum x_j)^2; averaging units scale by (1/4)^2. */
-        if (sub_has_params(n->sub)) {
+         * sums x_j^2 over them (Eq. 27; sub_curv = CURV_SQUARES) -- or, as Lush's s-layer bbprop
+         * does, takes the square of their sum (CURV_SQUARE_OF_SUM); averaging units scale by (1/4)^2. */
+        if (sub_has_params(n->sub) && n->sub_curv == CURV_SQUARES) { /* else (sum x_j)^2: s2 squared above */
             window_sq(c->s.x1, 6, 28, 784, n->sub == SUB_AVERAGE, c->sq.s2);
             window_sq(c->s.x3, 16, 10, P3, n->sub == SUB_AVERAGE, c->sq.s4);
         }
         const int label = (int)labels[t];
         if (n->output == OUT_RBF) {
             /* d2E/dx_k^2 at F6 = out_curv (the y_D term's Gauss-Newton curvature) */
-            for (int k = 0; k < 84; k++) c->g.dx6[k] = n->out_curv;
+            for (int k = 0; k < n->n6; k++) c->g.dx6[k] = n->out_curv;
             if (n->rbf_trainable)
-                for (int k = 0; k < 84; k++) tmp[L.out_w + label * 84 + k] += n->out_curv;
+                for (int k = 0; k < n->n6; k++) tmp[L.out_w + label * n->n6 + k] += n->out_curv;
         } else {
             /* softmax cross-entropy: Gauss-Newton diagonal p_i (1 - p_i) on the logits */
             float go[10], pq[10];
             loss_grad(n, c->w.out, label, go);
             go[label] += 1.0f; /* go = softmax probabilities */
             for (int i = 0; i < 10; i++) pq[i] = go[i] * (1.0f - go[i]);
-            for (int k = 0; k < 84; k++) {
+            for (int k = 0; k < n->n6; k++) {
                 float a = 0.0f;
-                for (int i = 0; i < 10; i++) a += Wsq[L.out_w + i * 84 + k] * pq[i];
+                for (int i = 0; i < 10; i++) a += Wsq[L.out_w + i * n->n6 + k] * pq[i];
                 c->g.dx6[k] = a;
             }
             for (int i = 0; i < 10; i++) {
-                for (int k = 0; k < 84; k++) tmp[L.out_w + i * 84 + k] += pq[i] * c->w.x6[k] * c->w.x6[k];
+                for (int k = 0; k < n->n6; k++) tmp[L.out_w + i * n->n6 + k] += pq[i] * c->w.x6[k] * c->w.x6[k];
                 tmp[L.out_b + i] += pq[i];
             }
         }
