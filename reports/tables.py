@@ -117,6 +117,30 @@ def _ci_str(k: int, n: int) -> str:
     return f"{100 * lo:.2f}-{100 * hi:.2f}"
 
 
+def running_train_error(record: dict, at_pass: int = 19) -> float | None:
+    """The on-the-fly training error (the running error during pass `at_pass`), what the paper's Fig. 5
+    caption quotes (0.35 % after 19 passes) -- not the error of the final weights on the training set."""
+    return next((m["train_error_running"] for m in record["metrics"] if m["pass"] == at_pass), None)
+
+
+def commits_note(records: list[dict]) -> str:
+    """'' when every record of a row comes from one commit with a clean tree and one numeric build, else a
+    loud note: a headline row must not mix them (issue 10)."""
+    from lenet1998.fast.build import record_numeric_build
+
+    commits = {((r["provenance"].get("git_commit") or "?")[:10], bool(r["provenance"].get("git_dirty")))
+               for r in records}
+    builds = {record_numeric_build(r) for r in records if r["family"] == "lenet1998"}
+    problems = []
+    if len(commits) > 1:
+        problems.append(f"{len(commits)} commits")
+    if any(d for _, d in commits):
+        problems.append("a dirty tree")
+    if len(builds) > 1:
+        problems.append(f"{len(builds)} numeric builds")
+    return f"**MIXED: {', '.join(problems)}**" if problems else ""
+
+
 def table_faithful(outcomes: list[Outcome]) -> pd.DataFrame:
     rows = []
     for ex in experiments("faithful"):
@@ -129,6 +153,8 @@ def table_faithful(outcomes: list[Outcome]) -> pd.DataFrame:
                          "test error %": f"{f['test_error']:.2f}", "misses": f"{f['test_misses']}/{f['test_n']}",
                          "95% CI %": _ci_str(f["test_misses"], f["test_n"]),
                          "train error %": f"{f['train_error']:.2f}",
+                         "on-the-fly train error % (pass 19)": (f"{running_train_error(o.record):.2f}"
+                                                                if running_train_error(o.record) is not None else "-"),
                          "paper %": f"{ref.value} +- {ref.uncertainty}",
                          "verdict": v.verdict if v else "n/a (subset)"})
         for o in _failed(outcomes, ex.id):
@@ -137,7 +163,8 @@ def table_faithful(outcomes: list[Outcome]) -> pd.DataFrame:
             v = check_pooled([o.record for o in runs], ref.id)
             k, n = v.stats["test_misses"], v.stats["test_n"]
             m, sd = mean_sd([o.record["final"]["test_error"] for o in runs])
-            rows.append({"model": ex.recipe, "seed": f"mean of {len(runs)}",
+            rows.append({"model": ex.recipe, "seed": f"mean of {len(runs)}" + (
+                             f" {commits_note([o.record for o in runs])}" if commits_note([o.record for o in runs]) else ""),
                          "passes": len(runs[0].record["metrics"]),
                          "test error %": f"{m:.2f} +- {sd:.2f}", "misses": f"{k}/{n} pooled",
                          "95% CI %": f"{v.interval[0]:.2f}-{v.interval[1]:.2f}",
