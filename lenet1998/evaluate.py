@@ -115,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         ref = headline_reference(comparable_recipe(model.config.to_dict()))
         name = "held-out error" if split.holdout else "test error"
         print(f"{args.checkpoint}: {name} {res.error:.2f}% ({res.misses} misses of {res.n}) on {split.what}")
-        print(f"paper ({ref.source}): {ref.value:.2f}% (+-{ref.uncertainty:.1f}) on the 10,000 test digits, "
+        shipped = (blob.get("shipped") or {}) if isinstance(blob.get("shipped"), dict) else {}
+        if shipped:
+            print(f"shipped as {shipped.get('name')}: seed {shipped.get('seed')}, {shipped.get('chosen_from')}")
+        print(f"{'paper' if ref.id.startswith('paper') else 'published'} ({ref.source}): {ref.value:.2f}% "
+              f"(+-{ref.uncertainty:.1f}) on the 10,000 test digits, "
               f"i.e. about {round(ref.value * res.n / 100)} misses of {res.n}")
         rec = blob.get("final") or {}
         if isinstance(rec.get("test_misses"), int):
