@@ -74,3 +74,16 @@ def test_a_record_of_another_numeric_build_is_trained_again(tmp_path):
     assert o.record["provenance"]["kernel"]["numeric_build"] == numeric_build_id()
     (o,) = run_plan(plan, tmp_path, log=lines.append)  # this build's record is reused
     assert o.cached
+
+
+def test_a_headline_row_that_mixes_commits_or_builds_says_so():
+    from reports.tables import commits_note
+
+    def rec(commit, dirty=False, build="k1w1-aaaaaa"):
+        return {"family": "lenet1998", "provenance": {"git_commit": commit, "git_dirty": dirty, "backend": "fast",
+                                                      "kernel": {"numeric_build": build}}}
+
+    assert commits_note([rec("a" * 40), rec("a" * 40)]) == ""
+    assert commits_note([rec("a" * 40), rec("b" * 40)]) == "**MIXED: 2 commits**"
+    assert commits_note([rec("a" * 40, dirty=True)]) == "**MIXED: a dirty tree**"
+    assert "2 numeric builds" in commits_note([rec("a" * 40), rec("a" * 40, build="k0w1-aaaaaa")])
