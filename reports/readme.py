@@ -75,7 +75,7 @@ def results_block(out: Path = FULL) -> str:
         running = [running_train_error(o.record) for o in runs]
         tr = (f"on-the-fly training error after pass 19 {mean_sd(running)[0]:.2f} % (the final weights on the "
               f"training set: {mean_sd([o.record['final']['train_error'] for o in runs])[0]:.2f} %)"
-              if None not in running else
+              if None not in running and train_ref else
               f"training error {mean_sd([o.record['final']['train_error'] for o in runs])[0]:.2f} %")
         mixed = commits_note([o.record for o in runs])
         per_seed = ", ".join(f"{e:.2f}" for e in errs)
