@@ -212,6 +212,12 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
     by_dir = {str(o.run_dir): o for o in outcomes}
     for it, d in shared:
         o = by_dir[str(d)]
+        own = run_dir(out, it)
+        if o.record is not None and other_build(o.record) and own != d:  # a twin of this build wins
+            rec = _cached(own)
+            if rec is not None and not other_build(rec):
+                outcomes.append(Outcome(it, own, rec, cached=True))
+                continue
         outcomes.append(Outcome(it, d, o.record, o.error, cached=o.cached))
     if not readonly:
         failures = [{"run": o.item.key, "run_dir": str(o.run_dir), "error": o.error}
