@@ -134,3 +134,10 @@ def test_cache_key_ignores_distortion_settings_only_when_there_are_no_distortion
     assert run_dir("o", moved(plain, translate_px=3.0)) == run_dir("o", plain)
     assert run_dir("o", moved(dist, translate_px=3.0)) != run_dir("o", dist)
     assert run_dir("o", moved(plain, map_j=3.0)) != run_dir("o", plain)
+
+
+def test_no_train_writes_the_report_from_the_cache_only(tmp_path):
+    out = tmp_path / "r"
+    assert report_main(["--profile", "smoke", "--only", "faithful/lenet5-1998", "--out", str(out), "--no-train"]) == 0
+    text = (out / "REPORT.md").read_text()
+    assert "not run" in text and not list(out.glob("runs/**/result.json"))
