@@ -59,6 +59,24 @@ def _sweep_line(outcomes, group: str, intro: str) -> list[str]:
     return ["", f"{intro}, mean of {len(next(iter(errors.values()))[1])} seeds): {cells}."]
 
 
+def _readings_line(outcomes) -> list[str]:
+    """The joint choice of the open readings (reports/selection.py), as the report states it."""
+    from .selection import PAPER_RATE_HIGH, PAPER_RATE_LOW, choose
+    from .tables import readings_rows
+
+    rows = readings_rows(outcomes)
+    if not rows:
+        return []
+    chosen, how = choose(rows)
+    closest = min(rows, key=lambda r: (-r["met"], r["heldout"]))
+    return ["", f"The open readings, jointly ({len(rows)} configurations x {rows[0]['seeds']} seeds, held-out error on "
+                f"the last 10,000 training digits; rule: reports/selection.py): {how}. Chosen: {chosen['label']}, "
+                f"{chosen['heldout']:.2f} % (pass-1 rates {chosen['rate_min']:.2g} .. {chosen['rate_max']:.2g}); "
+                f"closest to the paper's diagnostics: {closest['label']}, {closest['heldout']:.2f} % (pass-1 rates "
+                f"{closest['rate_min']:.2g} .. {closest['rate_max']:.2g}; the paper: {PAPER_RATE_LOW:g} .. "
+                f"{PAPER_RATE_HIGH:g})."]
+
+
 def results_block(out: Path = FULL) -> str:
     if not (out / "results.csv").exists():
         return "_No full report has been committed yet (`make report PROFILE=full`)._\n"
@@ -99,6 +117,7 @@ def results_block(out: Path = FULL) -> str:
                      f" (loss {mean_sd([o.record['final']['train_loss'] for o in runs])[0]:.3f}, train acc "
                      f"{mean_sd([o.record['final']['train_acc'] for o in runs])[0]:.3f}) | the book's "
                      f"{ref.n_builds} builds: {ref.low:.3f}-{ref.high:.3f} (median {ref.value:.3f}) | {inside} |")
+    lines += _readings_line(outcomes)
     lines += _sweep_line(outcomes, "j-sweep", "The MAP constant j, held-out error (last 10,000 training digits")
     lines += _sweep_line(outcomes, "distortion-sweep",
                          f"The distortion ranges, all scaled by one factor (x 1: {distortion_label(1).split(': ', 1)[1]}), held-out error (last 10,000 training digits")

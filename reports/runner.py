@@ -134,20 +134,26 @@ def _discard(d: Path, log) -> None:
             p.unlink()
 
 
-def unique_items(plan: list[RunItem], out: Path) -> tuple[list[RunItem], list[tuple[RunItem, Path]]]:
+def unique_items(plan: list[RunItem], out: Path, prefer=None) -> tuple[list[RunItem], list[tuple[RunItem, Path]]]:
     """Identical runs requested by two experiments (e.g. the ablation baseline at full length and the
-    headline faithful run) are trained once and shared: (the unique items, (item, dir of its twin))."""
-    first_dir: dict[tuple, Path] = {}
-    shared: list[tuple[RunItem, Path]] = []
-    unique = []
+    headline faithful run) are trained once and shared: (the unique items, (item, dir of its twin)).
+    The twin that is trained (or read) is the first in plan order -- or, with `prefer(dir) -> bool`, the
+    first whose folder `prefer` accepts (one that already holds a usable record)."""
+    groups: dict[tuple, list[RunItem]] = {}
     for it in plan:
         key = (it.experiment.family, it.experiment.recipe, records.config_hash(resolved_config(it)), it.seed)
-        if key in first_dir:
-            shared.append((it, first_dir[key]))
-            continue
-        first_dir[key] = run_dir(out, it)
-        unique.append(it)
+        groups.setdefault(key, []).append(it)
+    unique, shared = [], []
+    for items in groups.values():
+        rep = next((it for it in items if prefer and prefer(run_dir(out, it))), items[0])
+        unique.append(rep)
+        shared += [(it, run_dir(out, rep)) for it in items if it is not rep]
     return unique, shared
+
+
+def _usable(d: Path) -> bool:
+    rec = _cached(d)
+    return rec is not None and not other_build(rec)
 
 
 def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=None, jobs: int = 1,
@@ -169,7 +175,7 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
         raise ConfigError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     out = Path(out)
     todo_modern, todo_1998, outcomes = [], [], []
-    unique, shared = unique_items(plan, out)
+    unique, shared = unique_items(plan, out, prefer=_usable)
     stale = 0
     for it in unique:
         d = run_dir(out, it)
@@ -212,12 +218,6 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
     by_dir = {str(o.run_dir): o for o in outcomes}
     for it, d in shared:
         o = by_dir[str(d)]
-        own = run_dir(out, it)
-        if o.record is not None and other_build(o.record) and own != d:  # a twin of this build wins
-            rec = _cached(own)
-            if rec is not None and not other_build(rec):
-                outcomes.append(Outcome(it, own, rec, cached=True))
-                continue
         outcomes.append(Outcome(it, d, o.record, o.error, cached=o.cached))
     if not readonly:
         failures = [{"run": o.item.key, "run_dir": str(o.run_dir), "error": o.error}
