@@ -220,10 +220,10 @@ def timings_block() -> str:
     latest = {}
     for e in json.loads(p.read_text()):
         latest[e["name"]] = e
-    lines = ["| what | command | wall time | peak memory | machine | measured |", "|---|---|---:|---:|---|---|"]
+    lines = ["| what | command | wall time | peak memory | machine | measured (commit) |", "|---|---|---:|---:|---|---|"]
     for e in latest.values():
         lines.append(f"| {e['name']} | `{e['command']}` | {e['wall_seconds'] / 60:.1f} min | {e['max_rss_mb']} MB "
-                     f"| {e['machine']} | {e['date'][:10]} |")
+                     f"| {e['machine']} | {e['date'][:10]} ({(e.get('commit') or '?')[:7]}) |")
     spent = full_report_time()
     if spent:
         lines.append(f"| the full report (`make report PROFILE=full`), {spent[1]} runs | machine time summed from its run "
