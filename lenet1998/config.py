@@ -46,10 +46,12 @@ class LeNet5Config:
     map_j: float = 10.0  # ASSUMED: Eq. 9's positive constant j is not given; chosen by the j sweep
     #                      (README "Choosing j"); 0.1 is folklore, not the paper's
     # ---- initialisation (App. A) ---------------------------------------------------------------
-    init: str = "lecun-sqrt"  # DEVIATES: U(-2.4/sqrt(F_i), ..); App. A's literal U(-2.4/F_i, 2.4/F_i)
-    #                           ("lecun") shrinks the weighted sums layer after layer and online SDLM
-    #                           diverges (report, "Open choices"); sqrt keeps them in the sigmoid's
-    #                           operating range, App. A's stated rationale; ablation: xavier
+    init: str = "lecun-sqrt"  # DEVIATES: U(-2.4/sqrt(F_i), ..). App. A's rule is U(-2.4/F_i, 2.4/F_i) ("lecun"),
+    #                           dividing by F_i because the authors "chose to assume" highly correlated
+    #                           inputs; sqrt(F_i) is the independent-inputs case they name and reject. With
+    #                           2.4/F_i many pass-1 SDLM rates sit at eta/mu and most combinations train
+    #                           poorly or not at all (report, "The open readings, jointly"); "lush" = 1/sqrt(F_i)
+    #                           (Lush's forget 1 2); ablation: xavier
     bias_init: str = "lecun"  # ASSUMED: not stated; biases drawn like the unit's weights ("zero" is the option)
     subsampling_coef_init: float | None = None  # ASSUMED: None = drawn like a weight of fan-in 4;
     #                                             a number = that constant for every map

@@ -107,7 +107,7 @@ def flat_hkk(model: LeNet5, x: torch.Tensor, labels: torch.Tensor, chunk: int = 
 
 
 def effective_rates(hkk: torch.Tensor, eta: float, mu: float) -> torch.Tensor:
-    """eps_k = eta / (mu + h_kk) (App. C, Eq. 21)."""
+    """eps_k = eta / (mu + h_kk) (App. C)."""
     return eta / (mu + hkk)
 
 

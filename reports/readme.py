@@ -25,7 +25,7 @@ from lenet_repro.references import headline_reference, reference_for
 
 from .check import check_pooled
 from .plan import build_plan, distortion_label, experiments, sweep_default_id
-from .stats import mean_sd
+from .stats import mean_ci, mean_sd
 from .tables import commits_note, running_train_error
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,8 +100,10 @@ def results_block(out: Path = FULL) -> str:
         sdtxt = f" +- {sd:.2f}" if len(runs) > 1 else ""
         lines.append(f"| {ex.recipe} (MNIST) | {len(runs)} seeds, {len(runs[0].record['metrics'])} passes"
                      + (f" {mixed}" if mixed else "") +
-                     f" | test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; pooled 95 % CI "
-                     f"{v.interval[0]:.2f}-{v.interval[1]:.2f}); {tr} "
+                     f" | test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; "
+                     + (f"95 % CI of the mean over seeds {mean_ci(errs)[0]:.2f}-{mean_ci(errs)[1]:.2f} (t); "
+                        if len(errs) > 1 else "")
+                     + f"pooled binomial 95 % CI {v.interval[0]:.2f}-{v.interval[1]:.2f}); {tr} "
                      f"| {ref.value} % +- {ref.uncertainty} ({ref.source})"
                      + (f"; on-the-fly training error {train_ref.value} % after 19 passes" if train_ref else "")
                      + f" | {v.verdict} |")

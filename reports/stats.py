@@ -50,3 +50,14 @@ def mean_sd(values: list[float]) -> tuple[float, float]:
     m = sum(values) / n
     sd = math.sqrt(sum((v - m) ** 2 for v in values) / (n - 1)) if n > 1 else math.nan
     return m, sd
+
+
+def mean_ci(values: list[float], level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval for the mean over seeds (scipy.stats.t): the seed-to-seed spread included,
+    which the pooled binomial interval leaves out. (nan, nan) for fewer than two values."""
+    n = len(values)
+    if n < 2:
+        return math.nan, math.nan
+    m, sd = mean_sd(values)
+    lo, hi = stats.t.interval(level, n - 1, loc=m, scale=sd / math.sqrt(n))
+    return float(lo), float(hi)

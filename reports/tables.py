@@ -169,6 +169,9 @@ def table_faithful(outcomes: list[Outcome]) -> pd.DataFrame:
                          "test error %": f"{m:.2f} +- {sd:.2f}", "misses": f"{k}/{n} pooled",
                          "95% CI %": f"{v.interval[0]:.2f}-{v.interval[1]:.2f}",
                          "train error %": f"{mean_sd([o.record['final']['train_error'] for o in runs])[0]:.2f}",
+                         "on-the-fly train error % (pass 19)": (
+                             f"{mean_sd([running_train_error(o.record) for o in runs])[0]:.2f}"
+                             if all(running_train_error(o.record) is not None for o in runs) else "-"),
                          "paper %": f"{ref.value} +- {ref.uncertainty}",
                          "verdict": v.verdict if n >= 10000 * len(runs) else "n/a (subset)"})
     return pd.DataFrame(rows)

@@ -132,3 +132,11 @@ def test_pytest_helper():
     assert_consistent(_rec(test_error=0.95, test_misses=95, test_n=10000), "paper-lenet5")
     with pytest.raises(AssertionError, match="worse"):
         assert_consistent(_rec(test_error=2.0, test_misses=200, test_n=10000), "paper-lenet5")
+
+
+def test_mean_ci_is_students_t_on_hand_computed_values():
+    from reports.stats import mean_ci
+
+    lo, hi = mean_ci([1.0, 2.0, 3.0])  # mean 2, sd 1, n 3: 2 +- 4.302653 / sqrt(3)
+    assert abs(lo - (2 - 4.302653 / 3 ** 0.5)) < 1e-5 and abs(hi - (2 + 4.302653 / 3 ** 0.5)) < 1e-5
+    assert all(x != x for x in mean_ci([1.0]))  # nan for one value

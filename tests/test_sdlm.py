@@ -84,15 +84,20 @@ def naive_forward_and_hkk(model: LeNet5, x: torch.Tensor):
             weight = "coef" if name in ("S2", "S4") else "weight"
             # every connection (i, j) of weight w contributes (d a_i / d w)^2 d2E/da_i^2 = (s x_j)^2 d2E/da_i^2
             h[f"{name}.{weight}"] = torch.zeros_like(W).index_add_(0, w, (s * x_in[inp]) ** 2 * d2a[out])
+            if weight == "coef" and model.config.subsampling_curvature == "square-of-sum":
+                # Lush's reading: the coefficient sees one input per unit, its window's (scaled) sum
+                window = torch.zeros(len(bias_of)).index_add_(0, out, s * x_in[inp])
+                h[f"{name}.coef"] = torch.zeros_like(W).index_add_(0, bias_of, window ** 2 * d2a)
             h[f"{name}.bias"] = torch.zeros_like(b).index_add_(0, bias_of, d2a)
             # d2E/dx_j^2 = sum over its connections of (d a_i / d x_j)^2 d2E/da_i^2
             d2x = torch.zeros_like(x_in).index_add_(0, inp, (s * W[w]) ** 2 * d2a[out])
     return penalties, h
 
 
+@pytest.mark.parametrize("curvature", ["squares", "square-of-sum"])
 @pytest.mark.parametrize("subsampling", ["sum", "average"])
-def test_reference_hkk_equals_the_unrolled_per_connection_computation(subsampling):
-    cfg = LeNet5Config(subsampling=subsampling, init="lecun-sqrt")
+def test_reference_hkk_equals_the_unrolled_per_connection_computation(subsampling, curvature):
+    cfg = LeNet5Config(subsampling=subsampling, init="lecun-sqrt", subsampling_curvature=curvature)
     model = LeNet5(cfg, generator=torch.Generator().manual_seed(0)).double()
     x = torch.rand(3, 1, 32, 32) * 1.275 - 0.1
     labels = torch.tensor([1, 7, 3])
