@@ -191,6 +191,8 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "50,000 training digits and scored on the last 10,000 (never the test digits). The rule "
         "(reports/selection.py), written before these runs finished:\n\n" + rule + "\n",
         _md(readings), f"Choice: {readings_how}.\n" if not readings.empty else "",
+        "Pass-1 effective rates per parameter tensor (smallest .. largest over the seeds):\n" if not readings.empty
+        else "", _md(tables.table_readings_layers(outcomes)) if not readings.empty else "",
         f"## Choosing j (Eq. 9)\n\nThe MAP constant j is not given in the paper. Default: j = {FAITHFUL.map_j:g}. "
         "Each row: the faithful network with only j changed, trained on the first 50,000 training patterns "
         "and evaluated on the last 10,000 (never on the test digits); McNemar's exact test pairs the same "

@@ -304,3 +304,18 @@ def table_readings(outcomes: list[Outcome]) -> tuple[pd.DataFrame, str]:
             "verdict": "consistent" if r["consistent"] else f"{r['met']} of {len(CRITERIA)}",
         })
     return pd.DataFrame(out), how
+
+
+def table_readings_layers(outcomes: list[Outcome]) -> pd.DataFrame:
+    """Pass-1 effective rates per parameter tensor for every configuration of the readings (smallest and
+    largest over its seeds): where each configuration's range comes from."""
+    out = []
+    for r in sorted(readings_rows(outcomes), key=lambda r: r["heldout"]):
+        runs = _ok(outcomes, r["id"])
+        per: dict[str, list] = {}
+        for o in runs:
+            for name, (lo, hi) in ((o.record.get("sdlm") or {}).get("pass1_rates") or {}).get("per_parameter", {}).items():
+                per.setdefault(name, []).append((lo, hi))
+        out.append({"readings": r["label"], **{n: f"{min(v[0] for v in vs):.1e} .. {max(v[1] for v in vs):.1e}"
+                                               for n, vs in per.items()}})
+    return pd.DataFrame(out)
