@@ -99,7 +99,8 @@ def results_block(out: Path = FULL) -> str:
         per_seed = ", ".join(f"{e:.2f}" for e in errs)
         sdtxt = f" +- {sd:.2f}" if len(runs) > 1 else ""
         lines.append(f"| {ex.recipe} (MNIST) | {len(runs)} seeds, {len(runs[0].record['metrics'])} passes"
-                     + (f" {mixed}" if mixed else "") +
+                     + (f" {mixed}" if mixed else
+                        f", commit {(runs[0].record['provenance'].get('git_commit') or '?')[:7]} (clean)") +
                      f" | test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; "
                      + (f"95 % CI of the mean over seeds {mean_ci(errs)[0]:.2f}-{mean_ci(errs)[1]:.2f} (t); "
                         if len(errs) > 1 else "")
