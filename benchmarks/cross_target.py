@@ -26,17 +26,12 @@ sys.path.insert(0, str(ROOT))
 
 from lenet1998.fast import build as kbuild  # noqa: E402
 from lenet_repro.atomic import write_json  # noqa: E402
+from lenet_repro.records import numbers_of  # noqa: E402
 from lenet_repro.device import cpu_model  # noqa: E402
 
-TIMES = ("seconds", "examples_per_s")
-
-
 def comparable(rec: dict) -> dict:
-    """Every number of a record but wall times and provenance."""
-    rec = {k: v for k, v in rec.items() if k != "provenance"}
-    rec["metrics"] = [{k: v for k, v in row.items() if k not in TIMES} for row in rec["metrics"]]
-    rec["final"] = {k: v for k, v in rec["final"].items() if k not in TIMES}
-    return rec
+    """Every number of a record but wall times, lockstep group and provenance (records.numbers_of)."""
+    return numbers_of(rec)
 
 
 def main(argv=None) -> int:

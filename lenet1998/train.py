@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from lenet_repro import atomic, datasets, provenance, records
+from lenet_repro import datasets, provenance, records
 from lenet_repro.cli_util import run_cli
 from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, check_seed, resolve_device
 from lenet_repro.errors import ConfigError, RecordError
@@ -109,13 +109,7 @@ def _prepare(spec: RunSpec, data: MnistSplits, resume: bool, overwrite: bool, lo
         return run
     ckpt = Path(spec.out_dir) / CHECKPOINT
     result = Path(spec.out_dir) / records.RESULT_NAME
-    if overwrite:  # start over: the old run's files go now, so no stale record outlives an interruption
-        atomic.remove(result)
-        atomic.remove(ckpt)
-    elif not resume and (ckpt.exists() or result.exists()):
-        raise ConfigError(f"{spec.out_dir} already holds a run; pass --resume to continue (or reuse) it, "
-                          f"--overwrite to start over, or choose another --out-dir")
-    elif ckpt.exists():
+    if records.claim_out_dir(spec.out_dir, ckpt, resume, overwrite):
         blob = records.load_checkpoint(ckpt)
         _check_resume(run, blob, ckpt, data)
         records.checkpoint_fields(blob, ckpt, {"state_dict": dict, "passes_done": int, "metrics": list,

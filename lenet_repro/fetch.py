@@ -34,7 +34,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from . import atomic
-from .datasets import DATA_ROOT_ENV, DatasetSpec, get_spec, is_present, resolve_data_root, verify
+from .datasets import DATA_ROOT_ENV, DatasetSpec, get_spec, is_present, verify
 from .errors import DataError, path_error
 from .idx import encode_idx
 

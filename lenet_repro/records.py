@@ -187,3 +187,33 @@ def load_weights(module: torch.nn.Module, state_dict, path: str | os.PathLike) -
         raise RecordError(f"{path}: the weights do not fit the checkpoint's own config ({', '.join(parts)}); "
                           f"the file is damaged or was edited, re-run the training or use another checkpoint")
     module.load_state_dict(state_dict)
+
+
+# Per-pass fields that say how a run was timed or grouped, not what it computed.
+TIMING_FIELDS = ("seconds", "examples_per_s", "lockstep")
+
+
+def numbers_of(record: dict) -> dict:
+    """Every number a run computed: the record without its provenance, wall times and lockstep group
+    size. Two runs of the same seed and numeric build compare equal on this, wherever they ran."""
+    rec = {k: v for k, v in record.items() if k not in ("provenance", "_path", "run_id")}
+    rec["metrics"] = [{k: v for k, v in row.items() if k not in TIMING_FIELDS} for row in rec["metrics"]]
+    rec["final"] = {k: v for k, v in rec["final"].items() if k not in TIMING_FIELDS}
+    return rec
+
+
+def claim_out_dir(out_dir, checkpoint: Path, resume: bool, overwrite: bool) -> bool:
+    """The one rule for a trainer's --out-dir: --overwrite deletes the old run's files now (no stale
+    record outlives an interruption); without --resume an existing run is an error; returns whether
+    there is a checkpoint to resume from."""
+    from .errors import ConfigError
+
+    result = Path(out_dir) / RESULT_NAME
+    if overwrite:
+        atomic.remove(result)
+        atomic.remove(checkpoint)
+        return False
+    if not resume and (checkpoint.exists() or result.exists()):
+        raise ConfigError(f"{out_dir} already holds a run; pass --resume to continue (or reuse) it, "
+                          f"--overwrite to start over, or choose another --out-dir")
+    return checkpoint.exists()

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from lenet_repro import atomic, datasets, provenance, records
+from lenet_repro import datasets, provenance, records
 from lenet_repro.cli_util import run_cli
 from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, check_seed, resolve_device, seed_everything
 from lenet_repro.errors import ConfigError, RecordError
@@ -156,13 +156,7 @@ def _train(recipe: Recipe, seed: int, dev: torch.device, data_root, out_dir: Pat
 
     if ckpt is not None:
         result = out_dir / records.RESULT_NAME
-        if overwrite:  # start over: the old run's files go now, so no stale record outlives an interruption
-            atomic.remove(result)
-            atomic.remove(ckpt)
-        elif not resume and (ckpt.exists() or result.exists()):
-            raise ConfigError(f"{out_dir} already holds a run; pass --resume to continue (or reuse) it, "
-                              f"--overwrite to start over, or choose another --out-dir")
-        elif ckpt.exists():
+        if records.claim_out_dir(out_dir, ckpt, resume, overwrite):
             blob = _resume_state(ckpt, recipe, seed, config, split)
             records.load_weights(net, blob["state_dict"], ckpt)
             try:

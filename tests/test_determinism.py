@@ -20,6 +20,8 @@ import subprocess
 import sys
 
 import pytest
+
+from lenet_repro.records import numbers_of
 import torch
 
 from lenet1998 import LeNet5, LeNet5Config
@@ -113,11 +115,7 @@ def test_numeric_build_ignores_the_target_and_provenance_names_it(monkeypatch):
 
 
 def _strip_times(rec: dict) -> dict:
-    rec = {k: v for k, v in rec.items() if k not in ("provenance", "_path")}
-    rec["metrics"] = [{k: v for k, v in row.items() if k not in ("seconds", "examples_per_s")}
-                      for row in rec["metrics"]]
-    rec["final"] = {k: v for k, v in rec["final"].items() if k != "examples_per_s"}
-    return rec
+    return numbers_of(rec)
 
 
 @pytest.mark.data

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from lenet_repro.records import numbers_of
+
 ray = pytest.importorskip("ray", reason="the [ray] extra is not installed")
 
 from reports.engines import RayEngine, Unit, execute_unit, local_cluster  # noqa: E402
@@ -37,11 +39,7 @@ def cluster():
 
 
 def _numbers(rec: dict) -> dict:
-    rec = {k: v for k, v in rec.items() if k not in ("provenance", "_path")}
-    rec["metrics"] = [{k: v for k, v in row.items() if k not in ("seconds", "examples_per_s")}
-                      for row in rec["metrics"]]
-    rec["final"] = {k: v for k, v in rec["final"].items() if k != "examples_per_s"}
-    return rec
+    return numbers_of(rec)
 
 
 def _records(out: Path) -> dict[str, dict]:
