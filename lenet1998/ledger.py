@@ -15,20 +15,28 @@ from .config import FAITHFUL
 STATUSES = ("faithful", "assumed", "deviates", "modernised")
 
 
-def rows() -> list[dict]:
-    with resources.files("lenet1998").joinpath("ledger.csv").open() as f:
+LEDGERS = {"paper": "ledger.csv", "lush": "ledger_lush.csv"}  # the 1998 recipe; the Lush-demo recipe
+
+
+def rows(kind: str = "paper") -> list[dict]:
+    """The ledger's rows; "value used" is read from the recipe's config (FAITHFUL, or LUSH_DEMO)."""
+    from .recipes import LUSH_DEMO
+
+    with resources.files("lenet1998").joinpath(LEDGERS[kind]).open() as f:
         out = list(csv.DictReader(f))
-    defaults = FAITHFUL.to_dict()
+    defaults = (FAITHFUL if kind == "paper" else LUSH_DEMO).to_dict()
     for r in out:
         opts = r["option"].split()
         r["value used"] = ", ".join(f"{o}={defaults[o]}" for o in opts) if opts else ""
     return out
 
 
-def markdown() -> str:
-    lines = ["| aspect | the paper | status | value used | why |", "|---|---|---|---|---|"]
-    for r in rows():
-        cells = [r["aspect"], r["paper"], f"**{r['status']}**", f"`{r['value used']}`" if r["value used"] else "",
+def markdown(kind: str = "paper") -> str:
+    source = "the paper" if kind == "paper" else "Lush"
+    lines = [f"| aspect | {source} | status | value used | why |", "|---|---|---|---|---|"]
+    for r in rows(kind):
+        ref = r["paper"] if kind == "paper" else r["Lush (gblearn2/demos/lenet5.lsh; QMNIST's re-run)"]
+        cells = [r["aspect"], ref, f"**{r['status']}**", f"`{r['value used']}`" if r["value used"] else "",
                  r["why"]]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines) + "\n"

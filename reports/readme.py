@@ -6,6 +6,7 @@
 Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
 - results: the headline table, from the committed full report's run records (reports/full/runs);
 - ledger: the fidelity ledger (lenet1998/ledger.csv + the defaults in lenet1998/config.py);
+- ledger-lush: the Lush-demo recipe's own ledger (lenet1998/ledger_lush.csv + recipes.LUSH_DEMO);
 - speed: the online-step benchmark (benchmarks/results/online_step.json) and GPU measurements;
 - reproduction: the cross-target comparison of one seed (benchmarks/results/cross_target.json);
 - raylocal: the smoke plan on a two-node Ray cluster against the local engine (benchmarks/results/ray_vs_local.json);
@@ -143,6 +144,12 @@ def ledger_block() -> str:
     return ledger.markdown()
 
 
+def ledger_lush_block() -> str:
+    from lenet1998 import ledger
+
+    return ledger.markdown("lush")
+
+
 def speed_block() -> str:
     p = BENCH / "online_step.json"
     if not p.exists():
@@ -272,7 +279,7 @@ def full_report_time(out: Path = FULL):
     return total, len(recs), note, machine, date
 
 
-BLOCKS = {"results": results_block, "ledger": ledger_block, "speed": speed_block, "reproduction": reproduction_block,
+BLOCKS = {"results": results_block, "ledger": ledger_block, "ledger-lush": ledger_lush_block, "speed": speed_block, "reproduction": reproduction_block,
           "raylocal": raylocal_block, "estimate": estimate_block, "timings": timings_block}
 
 

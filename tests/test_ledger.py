@@ -23,3 +23,16 @@ def test_statuses_and_key_rows():
 def test_markdown_renders_every_row():
     md = ledger.markdown()
     assert md.count("\n") == len(ledger.rows()) + 2
+
+
+def test_the_lush_ledger_names_real_options_and_reads_its_values_from_the_recipe():
+    from lenet1998 import ledger
+    from lenet1998.recipes import LUSH_DEMO
+
+    rows = ledger.rows("lush")
+    known = set(LUSH_DEMO.to_dict())
+    assert all(o in known for r in rows for o in r["option"].split())
+    assert all(r["status"] in ledger.STATUSES for r in rows)
+    net = next(r for r in rows if r["aspect"] == "Network")
+    assert "f6_units=10" in net["value used"] and "rbf_codes=place" in net["value used"]
+    assert ledger.markdown("lush").count("\n") == len(rows) + 2
