@@ -29,11 +29,6 @@ from lenet_repro.atomic import write_json  # noqa: E402
 from lenet_repro.records import numbers_of  # noqa: E402
 from lenet_repro.device import cpu_model  # noqa: E402
 
-def comparable(rec: dict) -> dict:
-    """Every number of a record but wall times, lockstep group and provenance (records.numbers_of)."""
-    return numbers_of(rec)
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--recipe", default="lenet5-1998-distortions", choices=("lenet5-1998", "lenet5-1998-distortions"))
@@ -61,7 +56,7 @@ def main(argv=None) -> int:
                          "test_misses": rec["final"]["test_misses"], "train_misses": rec["final"]["train_misses"],
                          "final_train_loss": rec["final"]["train_loss"], "wall_seconds": time.time() - t0,
                          "git_commit": rec["provenance"]["git_commit"], "git_dirty": rec["provenance"]["git_dirty"],
-                         "_cmp": comparable(rec)})
+                         "_cmp": numbers_of(rec)})
     identical = runs[0]["_cmp"] == runs[1]["_cmp"]
     for r in runs:
         del r["_cmp"]

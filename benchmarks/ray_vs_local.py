@@ -28,12 +28,11 @@ from lenet_repro.atomic import write_json  # noqa: E402
 from lenet_repro.device import cpu_model  # noqa: E402
 from reports.engines import local_cluster  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from cross_target import comparable  # noqa: E402
+from lenet_repro.records import numbers_of  # noqa: E402
 
 
 def records(out: Path) -> dict:
-    return {str(p.parent.relative_to(out)): comparable(json.loads(p.read_text()))
+    return {str(p.parent.relative_to(out)): numbers_of(json.loads(p.read_text()))
             for p in sorted(out.glob("runs/**/result.json"))}
 
 

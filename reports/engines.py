@@ -126,10 +126,6 @@ def _textbook(item: RunItem, d: Path, device: str, data_root, threads: int) -> d
                      log=lambda s: print(s, file=f, flush=True))
 
 
-def _textbook_in_process(item: RunItem, d: str, device: str, data_root, threads: int) -> dict:
-    return _textbook(item, Path(d), device, data_root, threads)
-
-
 # ---- here -----------------------------------------------------------------------------------------
 
 class LocalEngine:
@@ -171,7 +167,7 @@ class LocalEngine:
         while pending:
             again = []
             with cf.ProcessPoolExecutor(max_workers=self.jobs) as pool:
-                futs = {pool.submit(_textbook_in_process, u.items[0][0], str(u.items[0][1]), device, data_root,
+                futs = {pool.submit(_textbook, u.items[0][0], Path(u.items[0][1]), device, data_root,
                                     threads): u for u in pending}
                 for fut in cf.as_completed(futs):
                     u = futs[fut]
@@ -342,8 +338,7 @@ def _ray_task(payload: dict, device: str, data_root, cpus: int, driver_argv: lis
     work = Path(tempfile.mkdtemp(prefix="lenet-ray-"))
     try:
         root = data_root if data_root and Path(data_root).exists() else None
-        needed = {"mnist"} | {"fashion-mnist" for it, _ in unit.items if it.experiment.family == "modern"
-                              and "fashion" in str(it.overrides.get("dataset", "fashion-mnist"))}
+        needed = {_dataset(it) for it, _ in unit.items}
         for name in sorted(needed):
             fetch.fetch(name, resolve_data_root(root), log=lambda s: None)
         items = []
@@ -369,6 +364,15 @@ def _ray_task(payload: dict, device: str, data_root, cpus: int, driver_argv: lis
         return {"lenet_error": str(e)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _dataset(item: RunItem) -> str:
+    """The dataset a run trains on (what its node must have)."""
+    if item.experiment.family == "lenet1998":
+        return "mnist"
+    from modern.recipes import get_recipe
+
+    return get_recipe(item.experiment.recipe).with_overrides(**item.overrides).dataset
 
 
 def _write_back(d: Path, files: dict) -> dict:

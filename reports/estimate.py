@@ -63,6 +63,7 @@ def record_cost(rec: dict) -> Cost:
 
 def item_costs(plan: list[RunItem], out: Path) -> dict[str, Cost]:
     """Cost of every plan item: its record, else scaled from similar recorded runs."""
+    from lenet_repro import records
     from lenet_repro.errors import LenetError
 
     from .runner import run_dir
@@ -70,8 +71,6 @@ def item_costs(plan: list[RunItem], out: Path) -> dict[str, Cost]:
     recorded: dict[str, tuple[RunItem, dict]] = {}
     for it in plan:
         try:
-            from lenet_repro import records
-
             recorded[it.key] = (it, records.read_record(run_dir(out, it)))
         except LenetError:
             continue

@@ -126,7 +126,7 @@ def other_build(rec: dict) -> str | None:
     return None if b in (numeric_build_id(), "reference") else b
 
 
-def _discard(d: Path, log) -> None:
+def _discard(d: Path) -> None:
     """Remove a run of another numeric build (its record stays in git history) so that it is retrained."""
     for name in ("result.json", "checkpoint.pt"):
         p = Path(d) / name
@@ -182,7 +182,7 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
         rec = _cached(d)
         if rec is not None and not readonly and other_build(rec):
             stale += 1
-            _discard(d, log)  # made by another numeric build: train it again with this one
+            _discard(d)  # made by another numeric build: train it again with this one
             rec = None
         if rec is not None:
             outcomes.append(Outcome(it, d, rec, cached=True))

@@ -114,10 +114,6 @@ def test_numeric_build_ignores_the_target_and_provenance_names_it(monkeypatch):
     assert kbuild.target() in ("x86-64-v3", "x86-64-v2")  # the portable default, never -march=native
 
 
-def _strip_times(rec: dict) -> dict:
-    return numbers_of(rec)
-
-
 @pytest.mark.data
 @pytest.mark.slow
 def test_a_distortion_run_is_bit_identical_across_kernel_targets_and_torch_dispatch(tmp_path):
@@ -135,7 +131,7 @@ def test_a_distortion_run_is_bit_identical_across_kernel_targets_and_torch_dispa
         assert proc.returncode == 0, proc.stderr[-2000:]
         rec = json.loads((out / "result.json").read_text())
         provs.append(rec["provenance"])
-        recs.append(_strip_times(rec))
+        recs.append(numbers_of(rec))
     assert [p["kernel"]["target"] for p in provs] == [c[0] for c in combos]
     assert [p["torch_cpu_capability"] for p in provs] == [c[1].upper() for c in combos]
     assert provs[0]["kernel"]["numeric_build"] == provs[1]["kernel"]["numeric_build"]

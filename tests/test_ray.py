@@ -38,12 +38,8 @@ def cluster():
             ray.shutdown()
 
 
-def _numbers(rec: dict) -> dict:
-    return numbers_of(rec)
-
-
 def _records(out: Path) -> dict[str, dict]:
-    return {str(p.parent.relative_to(out)): _numbers(json.loads(p.read_text()))
+    return {str(p.parent.relative_to(out)): numbers_of(json.loads(p.read_text()))
             for p in sorted(out.glob("runs/**/result.json"))}
 
 
@@ -113,7 +109,7 @@ def test_a_killed_worker_is_retried_then_listed_as_failed(cluster, tmp_path, ret
         assert err is None and recs[0]["final"]["test_n"] == 2000
         ref_dir = tmp_path / "local" / "run"
         (ref,) = execute_unit(Unit("lockstep", [(unit.items[0][0], ref_dir)]), log=lambda s: None)
-        assert _numbers(recs[0]) == _numbers(ref)  # the retried task computed the same run
+        assert numbers_of(recs[0]) == numbers_of(ref)  # the retried task computed the same run
     else:
         assert recs is None and "WorkerCrashedError" in err, err
         assert not (run_dir / "result.json").exists()  # nothing half-written, nothing claimed
