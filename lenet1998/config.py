@@ -51,7 +51,9 @@ class LeNet5Config:
     #                           inputs; sqrt(F_i) is the independent-inputs case they name and reject. With
     #                           2.4/F_i many pass-1 SDLM rates sit at eta/mu and most combinations train
     #                           poorly or not at all (report, "The open readings, jointly"); "lush" = 1/sqrt(F_i)
-    #                           (Lush's forget 1 2); ablation: xavier
+    #                           (Lush's forget 1 2); ablation: xavier (Glorot weights, C5 with a
+    #                           convolution's fans), d2l (the book's init_cnn: Glorot weights with the fans
+    #                           of the book's layers -- C5 a Linear(400, 120) -- and torch's default biases)
     bias_init: str = "lecun"  # ASSUMED: not stated; biases drawn like the unit's weights ("zero" is the option)
     subsampling_coef_init: float | None = None  # ASSUMED: None = drawn like a weight of fan-in 4;
     #                                             a number = that constant for every map
@@ -77,7 +79,8 @@ class LeNet5Config:
     hkk_sampling: str = "random"  # ASSUMED: "random" (fresh 500 each pass) or "consecutive" (first 500 of the order)
     hkk_output_curvature: float = 2.0  # ASSUMED: d2E/dx^2 at F6 = Gauss-Newton of y_D = sum (x-w)^2
     hkk_every: int = 1  # App. C: h_kk re-estimated before every pass (Lush's demo: before every set of 10)
-    pattern_order: str = "random"  # "a constant random order" (App. C); "file" = MNIST's own order (Lush's demo)
+    pattern_order: str = "random"  # "a constant random order" (App. C); "file" = MNIST's own order (Lush's demo);
+    #                                ablation: "reshuffled" = a fresh random order every pass (the book's loader)
     sgd_rate_scale: float = 2.0  # ablation only: plain online SGD rate = scale x eta (pass 1: 0.001); the
     #                              largest of {1, 2, 5} x eta that was stable in a 2-pass probe
     minibatch_size: int = 32  # ablation only (optimizer="minibatch-sgd"): batch size
@@ -170,14 +173,14 @@ class LeNet5Config:
             "output": ("rbf", "linear"),
             "rbf_codes": ("ours", "public", "random", "place"),
             "loss": ("map", "mle", "cross_entropy", "lush-edist"),
-            "init": ("lecun", "lecun-sqrt", "lush", "xavier"),
+            "init": ("lecun", "lecun-sqrt", "lush", "xavier", "d2l"),
             "bias_init": ("lecun", "zero"),
             "subsampling_start": ("drawn", "lush"),
             "subsampling_curvature": ("squares", "square-of-sum"),
             "input_scaling": ("paper", "unit", "lush"),
             "optimizer": ("sdlm", "sgd", "minibatch-sgd"),
             "hkk_sampling": ("random", "consecutive"),
-            "pattern_order": ("random", "file"),
+            "pattern_order": ("random", "file", "reshuffled"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:

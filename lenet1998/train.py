@@ -74,10 +74,20 @@ class _Run:
         return self.spec.config
 
 
-def _rate_spread(model: LeNet5, eps: torch.Tensor) -> dict:
-    """min / median / max of the effective rates, overall and per parameter tensor."""
-    per = {name: [float(eps[s].min()), float(eps[s].max())] for name, s in model.parameter_slices().items()}
-    return {"min": float(eps.min()), "median": float(eps.median()), "max": float(eps.max()), "per_parameter": per}
+CAP_FRACTION = 0.9  # a rate "at the cap": eps_k >= 0.9 eta / mu, i.e. h_kk <= mu / 9 (almost no curvature)
+
+
+def _rate_spread(model: LeNet5, eps: torch.Tensor, cap: float | None = None) -> dict:
+    """min / median / max of the effective rates, overall and per parameter tensor; with `cap` (eta / mu,
+    SDLM's largest rate) also the fraction of the rates at the cap, overall and per tensor."""
+    slices = model.parameter_slices()
+    per = {name: [float(eps[s].min()), float(eps[s].max())] for name, s in slices.items()}
+    out = {"min": float(eps.min()), "median": float(eps.median()), "max": float(eps.max()), "per_parameter": per}
+    if cap is not None:
+        at = eps >= CAP_FRACTION * cap
+        out["capped"] = float(at.float().mean())
+        out["capped_per_parameter"] = {name: float(at[s].float().mean()) for name, s in slices.items()}
+    return out
 
 
 def _data_split(data: MnistSplits) -> dict:
@@ -142,6 +152,8 @@ def _pass_data(run: _Run, data: MnistSplits, p: int) -> None:
     m, cfg = run.member, run.cfg
     if run.pool is None:
         m.images, m.labels, m.order = data.inputs("train", cfg.input_scaling), data.train_labels, run.order
+        if cfg.pattern_order == "reshuffled":  # ablation: a fresh order every pass, as the book's DataLoader
+            m.order = torch.randperm(len(m.labels), generator=generator(run.spec.seed, "order", p))
     else:
         images01, labels = run.pool.patterns(run.pool.pass_indices(p))
         m.images, m.labels = to_input(images01, cfg.input_scaling), labels
@@ -251,9 +263,12 @@ def _train_runs(specs, dev, backend, data_root, resume, overwrite, train_subset,
                    "train_misses": train.misses, "test_error": test.error, "test_misses": test.misses,
                    "seconds": pass_seconds, "examples_per_s": n / pass_seconds, "lockstep": group}
             if r.member.eps is not None and r.cfg.optimizer != "minibatch-sgd":
-                spread = _rate_spread(r.member.model, r.member.eps)
+                sdlm_cap = r.cfg.rate(r.done) / r.cfg.mu if r.cfg.optimizer == "sdlm" else None
+                spread = _rate_spread(r.member.model, r.member.eps, sdlm_cap)
                 r.rates.append(spread)
                 row.update(rate_min=spread["min"], rate_median=spread["median"], rate_max=spread["max"])
+                if sdlm_cap is not None:
+                    row.update(rate_capped=spread["capped"])
             r.metrics.append(row)
             r.done += 1
             r.last_test = test
@@ -305,7 +320,9 @@ def _finish(r: _Run, data: MnistSplits, eng, dev, started: str, t0: float, group
                                    else "the MNIST test set")},
         "test_misses_idx": test.missed_idx,
         "test_predictions_missed": test.missed_pred,
-        "sdlm": {"pass1_rates": r.rates[0] if r.rates else None},
+        "sdlm": {"pass1_rates": r.rates[0] if r.rates else None,
+                 # per pass: the fraction of each tensor's rates at the cap eta / mu (h_kk ~ 0)
+                 "capped_per_pass": [x["capped_per_parameter"] for x in r.rates if "capped_per_parameter" in x]},
         "provenance": prov,
     }
     if r.spec.out_dir is not None:

@@ -13,8 +13,9 @@ Groups:
   coefficient's curvature sum x^2 / (sum x)^2), on the held-out 10,000; the defaults are chosen from it
   by the rule in reports/selection.py, the paper's own diagnostics first, held-out error second;
 - open-choices: the other readings of what the paper leaves open or contradicts, one at a time;
-- ladder: the ablation ladder, each step adding one modernisation to the previous step;
-- single: each modernisation alone on the faithful network.
+- ladder, ladder-back, alone-1998, alone-textbook: the ablation study between the faithful recipe and
+  the textbook network on MNIST (reports/ablations.py): forward and backward ladders, each change alone
+  from either end.
 Profiles scale the same plan: `smoke` (seconds, tiny subsets, for CI), `quick` (minutes on 2 CPU
 cores), `full` (the real replication: every recipe at full length, >= 3 seeds for headline rows).
 """
@@ -25,7 +26,10 @@ import fnmatch
 from dataclasses import dataclass, field
 
 from lenet1998.config import FAITHFUL
+from lenet1998.recipes import LENET1998_RECIPES
 from lenet_repro.errors import ConfigError
+
+from . import ablations
 
 
 @dataclass(frozen=True)
@@ -40,20 +44,6 @@ class Experiment:
     step: int | None = None  # position on the ablation ladder
     holdout: bool = False  # evaluate on held-out training patterns instead of the test set
 
-
-# ---- the modernisations, in ladder order (later entries override earlier ones) --------------------
-MODERNISATIONS: list[tuple[str, str, dict]] = [
-    ("sigmoid", "activation: scaled tanh -> sigmoid", {"activation": "sigmoid"}),
-    ("relu", "activation: sigmoid -> ReLU", {"activation": "relu"}),
-    ("avgpool", "subsampling: trainable -> average pooling", {"subsampling": "avgpool"}),
-    ("maxpool", "subsampling: average -> max pooling", {"subsampling": "maxpool"}),
-    ("dense-c3", "C3: Table I -> dense", {"c3_table": "dense"}),
-    ("softmax", "output: RBF + MAP -> linear + softmax cross-entropy", {"output": "linear", "loss": "cross_entropy"}),
-    ("sgd", "optimizer: SDLM -> plain online SGD (same schedule shape)", {"optimizer": "sgd"}),
-    ("minibatch", "optimizer: online -> minibatch SGD", {"optimizer": "minibatch-sgd"}),
-    ("xavier", "init: 2.4/sqrt(F_i) -> Xavier", {"init": "xavier"}),
-    ("unit-input", "input: -0.1/1.175 -> [0, 1]", {"input_scaling": "unit"}),
-]
 
 J_VALUES = (0.1, 1.0, 3.0, 10.0, 30.0)
 # All four distortion ranges (translation, scale, squeeze, shear) multiplied by one factor; 0 = none.
@@ -165,14 +155,9 @@ def experiments(group: str | None = None) -> list[Experiment]:
            for key, label, over in reading_combinations()]
     ex += [Experiment(f"open-choices/{key}", "open-choices", "lenet1998", "lenet5-1998", label, over)
            for key, label, over in OPEN_CHOICES]
-    # the baseline of the ablations and of the j sweep: the faithful network at the ablation length
-    ex.append(Experiment(BASELINE, "ladder", "lenet1998", "lenet5-1998", "0. faithful LeNet-5 (baseline)", {}, step=0))
-    cumulative: dict = {}
-    for step, (key, label, over) in enumerate(MODERNISATIONS, start=1):
-        cumulative = {**cumulative, **over}
-        ex.append(Experiment(f"ladder/{step:02d}-{key}", "ladder", "lenet1998", "lenet5-1998",
-                             f"{step}. + {label}", dict(cumulative), step=step))
-        ex.append(Experiment(f"single/{key}", "single", "lenet1998", "lenet5-1998", f"only {label}", dict(over)))
+    # the ablation study (reports/ablations.py); its first row is also the baseline of the open choices
+    ex += [Experiment(r.id, r.group, "lenet1998", "lenet5-1998", r.label, ablations.overrides_of(r.applied),
+                      headline=r.id in ablations.endpoint_seeds_ids(), step=r.step) for r in ablations.rows()]
     return [e for e in ex if group in (None, e.group)]
 
 
@@ -187,24 +172,29 @@ class Profile:
     test_subset: int | None = None  # None = all 10,000
     epochs: int | None = None  # textbook epochs (None = the recipe's)
     passes: int | None = None  # faithful passes (None = the paper's 20)
-    ablation_passes: int | None = None  # passes for j-sweep / ladder / single (None = as `passes`)
+    ablation_passes: int | None = None  # passes for j-sweep / readings / open choices (None = as `passes`)
+    ablation_seeds: int | None = None  # seeds per ablation-study row (None = other_seeds); endpoints: headline_seeds
+    ablation_pass_scale: float | None = None  # ablation-study passes x this (at least 1); None = their own 20 / 10
     holdout: int = 10_000  # held-out training patterns for the j and distortion sweeps
     textbook_seeds: int | None = None  # seeds of the classic textbook row (None = headline_seeds)
     lush_seeds: int = 1  # seeds of the Lush-demo row
     groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "distortion-sweep", "readings", "open-choices",
-                               "ladder", "single")
+                               *ablations.GROUPS)
     note: str = ""
 
 
 PROFILES = {
     "smoke": Profile("smoke", 1, 1, train_subset=500, test_subset=300, epochs=1, passes=1, ablation_passes=1,
-                     holdout=100, note="seconds: tiny subsets, one epoch/pass; checks the whole pipeline (CI)"),
-    "quick": Profile("quick", 1, 1, passes=None, ablation_passes=2,
-                     note="minutes: one seed of everything at full length, ablations for 2 passes"),
+                     ablation_pass_scale=0.0, holdout=100, note="seconds: tiny subsets, one epoch/pass; checks the whole pipeline (CI)"),
+    "quick": Profile("quick", 1, 1, passes=None, ablation_passes=2, ablation_pass_scale=0.1,
+                     note="minutes: one seed of everything at full length, except the ablations: one seed, 2 passes "
+                          "(the ablation study: a tenth of its passes, 2 or 1) -- their numbers are not the study's"),
     "full": Profile("full", 10, 1, sweep_seeds=2, distortion_seeds=10, textbook_seeds=5, lush_seeds=3,
+                    ablation_seeds=5,
                     note="the replication: full length everywhere, 10 seeds for the headline rows (plain and with "
-                         "distortions), 5 for the classic textbook row, 3 for the Lush demo, 2 per held-out sweep "
-                         "and reading"),
+                         "distortions) and the ablation study's two endpoints, 5 for every other row of the ablation "
+                         "study, for the classic textbook row and for the textbook recipe on MNIST, 3 for the Lush "
+                         "demo, 2 per held-out sweep and reading"),
 }
 
 
@@ -246,14 +236,20 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
             n = seeds or prof.distortion_seeds
         elif ex.recipe == "lenet5-lush-demo":
             n = seeds or prof.lush_seeds
-        elif ex.family == "modern" and ex.headline and prof.textbook_seeds:
-            n = seeds or prof.textbook_seeds
+        elif ex.family == "modern" and (ex.headline or ex.recipe == "exercise-mnist") and prof.textbook_seeds:
+            n = seeds or prof.textbook_seeds  # (exercise-mnist: beside the ablation study's textbook end)
+        elif ex.group in ablations.GROUPS and not ex.headline:
+            n = seeds or prof.ablation_seeds or prof.other_seeds
         else:
             n = seeds or (prof.headline_seeds if ex.headline else prof.other_seeds)
         over = dict(ex.overrides)
         if ex.family == "modern":
             if prof.epochs:
                 over["epochs"] = prof.epochs
+        elif ex.group in ablations.GROUPS:
+            if prof.ablation_pass_scale is not None:
+                own = LENET1998_RECIPES[ex.recipe].replace(**over).passes
+                over["passes"] = max(1, round(own * prof.ablation_pass_scale))
         else:
             passes = prof.passes if ex.group == "faithful" else (prof.ablation_passes or prof.passes)
             if passes and not (ex.recipe == "lenet5-lush-demo" and prof.passes is None):
@@ -262,5 +258,5 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
                   for s in range(n)]
     if only and not items:
         raise ConfigError(f"--only {only!r} matches no experiment; ids look like textbook/classic, "
-                          f"faithful/lenet5-1998, ladder/03-avgpool, single/softmax, j-sweep/j=10, distortion-sweep/x1")
+                          f"faithful/lenet5-1998, ladder/03-avgpool, alone-1998/softmax, j-sweep/j=10, distortion-sweep/x1")
     return items

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from lenet_repro.errors import ConfigError
-from reports.plan import BASELINE, MODERNISATIONS, PROFILES, build_plan, experiments
+from reports import ablations
+from reports.plan import PROFILES, build_plan
 from reports.report import main as report_main
 
 
@@ -17,14 +18,16 @@ def test_profiles_and_seeds():
         seeds.setdefault(it.experiment.id, set()).add(it.seed)
     assert len(seeds["faithful/lenet5-1998"]) == 10 and len(seeds["faithful/lenet5-1998-distortions"]) == 10
     assert len(seeds["textbook/classic"]) >= 3 and len(seeds["faithful/lenet5-lush-demo"]) == 3
-    assert all("passes" not in it.overrides for it in full if it.experiment.family == "lenet1998")
+    assert all("passes" not in it.overrides for it in full if it.experiment.family == "lenet1998"
+               and it.experiment.group not in ablations.GROUPS)
+    assert {it.overrides.get("passes", 20) for it in full if it.experiment.group in ablations.GROUPS} == {10, 20}
     readings = [it for it in full if it.experiment.group == "readings"]
     assert len({it.experiment.id for it in readings}) == 24 and all(it.holdout == 10_000 for it in readings)
     assert {len(v) for k, v in seeds.items() if k.startswith("readings/")} == {2}
     smoke = build_plan("smoke")
     assert all(it.train_subset == 500 for it in smoke)
     assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "distortion-sweep",
-                                                     "readings", "open-choices", "ladder", "single"}
+                                                     "readings", "open-choices", *ablations.GROUPS}
     sweeps = ("j-sweep", "distortion-sweep", "readings")
     assert all(it.holdout for it in smoke if it.experiment.group in sweeps)
     assert not any(it.holdout for it in smoke if it.experiment.group not in sweeps)
@@ -46,14 +49,10 @@ def test_distortion_sweep_scales_all_four_ranges_and_finds_the_default():
     assert all(getattr(FAITHFUL, k) == v for k, v in distortion_overrides(f).items() if k != "distortions")
 
 
-def test_the_ladder_makes_one_change_at_a_time():
-    ladder = [e for e in experiments() if e.group == "ladder" and e.id != BASELINE]
-    assert len(ladder) == len(MODERNISATIONS)
-    for prev, cur, (_, _, change) in zip([{}] + [e.overrides for e in ladder], ladder, MODERNISATIONS):
-        assert cur.overrides == {**prev, **change}
-    assert ladder[-1].overrides["activation"] == "relu" and ladder[-1].overrides["subsampling"] == "maxpool"
-    singles = {e.id: e.overrides for e in experiments() if e.group == "single"}
-    assert singles["single/softmax"] == {"output": "linear", "loss": "cross_entropy"}
+def test_quick_runs_the_ablation_study_for_a_tenth_of_its_passes():
+    quick = [it for it in build_plan("quick") if it.experiment.group in ablations.GROUPS]
+    assert {it.overrides["passes"] for it in quick} == {1, 2} and {it.seed for it in quick} == {0}
+    assert "not the study's" in PROFILES["quick"].note
 
 
 def test_only_and_bad_arguments():
