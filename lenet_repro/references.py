@@ -49,7 +49,8 @@ class Reference:
     low: float  # spread over builds (min), or value - uncertainty
     high: float
     n_builds: int  # builds behind a spread; 1 for a single printed number; 0 for the paper
-    kind: str  # "paper" (value +- uncertainty) or "spread" (min..max over builds) or "single"
+    kind: str  # "paper" (value +- uncertainty), "spread" (min..max over builds), "single", or "ours" (our own
+    #            recorded row: value = mean, uncertainty = sd, n_builds = seeds, low..high = prediction interval)
     note: str = ""
 
     def verdict(self, value: float, interval: tuple[float, float] | None = None) -> str:
@@ -58,9 +59,10 @@ class Reference:
         - "paper" (a published number with its quoted uncertainty u) and "single" (one printed build, with
           an assumed tolerance u): consistent if our interval (our value when there is none) overlaps
           [value - u, value + u], better if it lies entirely on the good side, worse otherwise;
-        - "spread" (the book's own builds, min..max): our value itself must lie inside the range.
+        - "spread" (the book's own builds, min..max) and "ours" (the 95 % prediction interval of one of this
+          project's recorded rows, reports/own_references.py): our value itself must lie inside the range.
         """
-        lo, hi = interval if interval and self.kind != "spread" else (value, value)
+        lo, hi = interval if interval and self.kind not in ("spread", "ours") else (value, value)
         if hi < self.low:
             return "better" if LOWER_IS_BETTER[self.metric] else "worse"
         if lo > self.high:

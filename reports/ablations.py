@@ -114,7 +114,7 @@ def rows() -> list[Row]:
     applied: set[str] = set()
     for k, c in enumerate(CHANGES, start=1):
         applied.add(c.key)
-        out.append(Row(f"ladder/{k:02d}-{c.key}", "ladder", f"{k}. + {c.what}: {c.old} -> {c.new}",
+        out.append(Row(f"ladder/{k:02d}-{c.key}", "ladder", f"{k}. + {c.what}: {c.new}",
                        frozenset(applied), k, c.key))
     out.append(Row("ladder-back/00-textbook", "ladder-back", "0. the textbook network (d2l classic on MNIST)",
                    ALL, 0))
@@ -123,18 +123,17 @@ def rows() -> list[Row]:
         c = BY_KEY[key]
         left.discard(key)
         old = "online SDLM" if key == "sgd" else c.old
-        out.append(Row(f"ladder-back/{k:02d}-{key}", "ladder-back", f"{k}. - {c.what}: {c.new} -> {old}",
+        out.append(Row(f"ladder-back/{k:02d}-{key}", "ladder-back", f"{k}. - {c.what}: back to {old}",
                        frozenset(left), k, key))
     for c in CHANGES:
         applied = {c.key, *c.requires}
         new = "minibatch SGD (batch 256, lr 0.9)" if c.key == "minibatch" else c.new
-        out.append(Row(f"alone-1998/{c.key}", "alone-1998", f"only {c.what}: {c.old} -> {new}",
+        out.append(Row(f"alone-1998/{c.key}", "alone-1998", f"{c.what}: {new}",
                        frozenset(applied), change=c.key))
     for c in CHANGES:
         left = ALL - {c.key} - _dependents(c.key)
         old = "online SDLM" if c.key == "sgd" else ("online plain SGD (rate 2 eta)" if c.key == "minibatch" else c.old)
-        new = "minibatch SGD" if c.key in ("sgd", "minibatch") else c.new
-        out.append(Row(f"alone-textbook/{c.key}", "alone-textbook", f"only {c.what} back: {new} -> {old}",
+        out.append(Row(f"alone-textbook/{c.key}", "alone-textbook", f"{c.what}: back to {old}",
                        frozenset(left), change=c.key))
     return out
 

@@ -8,7 +8,10 @@
 The rule, by the reference's kind (lenet_repro/data/references.csv), is `Reference.verdict` in
 lenet_repro/references.py: our k misses of n test digits give a Clopper-Pearson 95 % interval, which
 must overlap a published number's +- range ("paper", "single"); a "spread" of the book's builds must
-contain our value itself.
+contain our value itself. References `ours:<experiment id>` are this project's own recorded rows
+(reports/own_references.py: mean, sd and seeds of a row of the full report, with the 95 % prediction
+interval of one new run), for a user who changed the code and wants to know whether a row moved; a run
+is compared only with the row of its own config.
 `lenet check <result.json> [--reference ID]` prints the verdict and exits 1 unless it is consistent
 (`--allow-better` also accepts "better").
 """
@@ -44,8 +47,9 @@ class Verdict:
         ours = f"{self.value:.4g}"
         if self.interval:
             ours += f" (95% CI {self.interval[0]:.4g}-{self.interval[1]:.4g})"
-        theirs = (f"{r.value:.4g} +- {r.uncertainty:.4g}" if r.kind != "spread"
-                  else f"{r.low:.4g}..{r.high:.4g} over {r.n_builds} builds")
+        theirs = (f"{r.low:.4g}..{r.high:.4g} over {r.n_builds} builds" if r.kind == "spread" else
+                  f"{r.value:.4g} +- {r.uncertainty:.4g} sd over {r.n_builds} seeds, one run within "
+                  f"{r.low:.4g}..{r.high:.4g}" if r.kind == "ours" else f"{r.value:.4g} +- {r.uncertainty:.4g}")
         return f"{self.verdict}: {r.metric} {ours} vs {r.id} {theirs} [{r.source}]"
 
 
@@ -74,11 +78,27 @@ def default_reference(record: dict) -> Reference | None:
     return headline_reference(recipe)
 
 
-def check(result: dict | str | os.PathLike, reference_id: str | None = None) -> Verdict:
-    """Compare one run record with one reference; raise ConfigError/RecordError on bad input."""
+def check(result: dict | str | os.PathLike, reference_id: str | None = None,
+          references: str | os.PathLike | None = None) -> Verdict:
+    """Compare one run record with one reference; raise ConfigError/RecordError on bad input.
+
+    `reference_id` "ours:<experiment id>" is one of our own recorded rows, from `references` (a
+    references.csv written by `lenet report`; default: the committed full report's)."""
+    from . import own_references
+
     rec = result if isinstance(result, dict) else read_record(result)
     if not isinstance(rec, dict) or "final" not in rec or "dataset" not in rec:
         raise RecordError("not a lenet-repro run record (no 'final'/'dataset'); pass a result.json from `lenet train`")
+    if reference_id and reference_id.startswith(own_references.PREFIX):
+        own = own_references.get(reference_id, references)
+        why = own.mismatch(rec)
+        if why:
+            raise ConfigError(why)
+        value, interval = _value_and_interval(rec, own.reference)
+        r = own.reference
+        return Verdict(r.verdict(value, interval), r, value, interval,
+                       {"reference_low": r.low, "reference_high": r.high, "kind": r.kind, "seeds": r.n_builds,
+                        "test_misses": rec["final"].get("test_misses"), "test_n": rec["final"].get("test_n")})
     ref = get_reference(reference_id) if reference_id else default_reference(rec)
     if ref is None:
         raise ConfigError(f"no default reference for recipe {rec.get('recipe')!r}; pass --reference ID")
@@ -94,7 +114,7 @@ def check(result: dict | str | os.PathLike, reference_id: str | None = None) -> 
                     "test_misses": rec["final"].get("test_misses"), "test_n": rec["final"].get("test_n")})
 
 
-def check_pooled(records: list[dict], reference_id: str | None = None) -> Verdict:
+def check_pooled(records: list[dict], reference_id: str | None = None) -> Verdict:  # published numbers only
     """One verdict for several runs of one recipe (e.g. its seeds): their test misses pooled into one
     Clopper-Pearson interval (stats["test_misses"], stats["test_n"] are the pooled counts)."""
     k = sum(int(r["final"]["test_misses"]) for r in records)
@@ -109,12 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="lenet check", description="Compare a run with a published number.")
     p.add_argument("result", help="a result.json written by `lenet train` (or its folder)")
     p.add_argument("--reference", default=None,
-                   help="a reference id from lenet_repro/data/references.csv (default: the recipe's headline one)")
+                   help="a reference id from lenet_repro/data/references.csv (default: the recipe's headline one), "
+                        "or ours:<experiment id>, one of our own recorded rows (reports/full/references.csv)")
+    p.add_argument("--references", default=None, metavar="CSV",
+                   help="the table of our own rows to read ours:<id> from (default: the committed full report's)")
     p.add_argument("--allow-better", action="store_true", help="exit 0 for a significantly better result too")
     args = p.parse_args(argv)
 
     def body() -> int:
-        v = check(args.result, args.reference)
+        v = check(args.result, args.reference, args.references)
         print(v)
         return 0 if v.consistent or (args.allow_better and v.verdict == "better") else 1
 

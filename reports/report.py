@@ -121,6 +121,48 @@ def _provenance(outcomes: list[Outcome], started: float, prof_name: str, device:
     return "\n".join(lines) + "\n"
 
 
+def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: str) -> list[str]:
+    """Table 3 and what follows from it: the ablation study between the two ends (reports/ablations.py,
+    statistics in reports/ablation_report.py)."""
+    from . import ablation_report as ar
+    from . import ablations
+
+    present = any(o.record for o in outcomes if o.item.experiment.group in ablations.GROUPS)
+    if not present:
+        return ["## Table 3. The ablation study: LeNet-5 (1998) and the textbook LeNet\n", "_(no ablation runs)_\n"]
+    prof = get_profile(prof_name)
+    fig = made.get("ablation_waterfall")
+    doc = ar.__doc__.split("\n\n", 1)[1].strip()
+    parts = [
+        "## Table 3. The ablation study: LeNet-5 (1998) and the textbook LeNet\n",
+        "One end is the faithful recipe (Table 2's network and training); the other is the d2l classic network "
+        "and recipe on MNIST (`lenet train exercise-mnist`) computed by the 1998 code: sigmoid, plain average "
+        "pooling, dense C3, F6 -> linear 10 + softmax, the book's Xavier init, minibatch SGD at lr 0.9, batch 256, "
+        "10 epochs reshuffled, inputs in [0, 1]. tests/test_ablations.py checks that the two code paths compute "
+        "the same function (logits, loss, gradients, one SGD pass) and draw from the same init bounds. Every "
+        "difference is a change of its own; each row is a set of changes (reports/ablations.py).\n",
+        doc + "\n",
+        (f"_Profile `{prof_name}`: {prof.note}._\n" if prof_name != "full" else ""),
+        ar.endpoint_agreement(outcomes) + "\n",
+    ]
+    for group in ablations.GROUPS:
+        parts += [f"### Table 3{'abcd'[ablations.GROUPS.index(group)]}. {ar.TITLES[group]}\n",
+                  _md(ar.table(outcomes, group))]
+    parts += [
+        "CSV and LaTeX (booktabs) versions of these tables: `tables/ablation-*.csv`, `tables/ablation-*.tex`.\n",
+        "### The gap explained\n", ar.gap_paragraph(outcomes) + "\n",
+        "Each change's effect (points of test error; 95 % paired t interval), by where it is measured:\n",
+        _md(ar.contributions_table(outcomes)),
+        (f"![waterfall](figures/{fig.name})\n\n_The forward ladder: test error after each step (mean and 95 % t "
+         f"interval over seeds); a bar is the step's change, grey the 1998 end, purple the textbook end._\n"
+         if fig else ""),
+        "### The questions users ask\n",
+        _md(ar.questions_table(outcomes, ar.c5_identity(data_root))),
+        "### The Xavier row explained\n", ar.xavier_paragraph(outcomes) + "\n", _md(ar.xavier_table(outcomes)),
+    ]
+    return parts
+
+
 def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str, started: float,
                  data_root=None, log=print) -> Path:
     from lenet1998.config import FAITHFUL
@@ -159,6 +201,12 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
     def fig(name, caption):
         p = made.get(name)
         return f"![{caption}](figures/{p.name})\n\n_{caption}_\n" if p else f"_({name}: no runs for it)_\n"
+
+    from . import ablation_report, own_references
+
+    made["ablation_waterfall"] = ablation_report.waterfall(outcomes, figs / "ablation_waterfall.png")
+    ablation_report.write_tables(outcomes, out)
+    own_references.write(outcomes, out)
 
     failed = [o for o in outcomes if o.record is None]
     from . import selection
@@ -207,13 +255,7 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "## Open choices\n\nThe other readings of what the paper leaves open or states twice, each alone on "
         "the faithful default (same seeds and length as the ablations; test set).\n",
         _md(tables.table_ablation(outcomes, "open-choices", BASELINE)),
-        "## Table 3. The ablation ladder: from LeNet-5 (1998) to the textbook network\n",
-        "Each step adds one modernisation to the previous step; the change column is relative to the "
-        "faithful baseline trained for the same number of passes; McNemar's exact test on the same test "
-        "digits (discordant counts summed over seed-matched pairs).\n",
-        _md(tables.table_ablation(outcomes, "ladder", BASELINE)),
-        "Each modernisation alone, on the faithful network:\n",
-        _md(tables.table_ablation(outcomes, "single", BASELINE)),
+        *ablation_section(outcomes, made, data_root, prof_name),
         "## Speed\n", _md(_speed(outcomes)),
         "## Figures\n", fig("rbf_bitmaps", "The RBF output prototypes (cf. Fig. 3)"),
         fig("activations", "Textbook LeNet activations for a sweater and a coat (the book's exercise)"),

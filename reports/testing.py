@@ -11,8 +11,11 @@ from __future__ import annotations
 from .check import Verdict, check
 
 
-def assert_consistent(result, reference_id: str | None = None, allow_better: bool = False) -> Verdict:
-    v = check(result, reference_id)
+def assert_consistent(result, reference_id: str | None = None, allow_better: bool = False,
+                      references=None) -> Verdict:
+    """AssertionError unless `result` is consistent with the reference: a published number, or
+    "ours:<experiment id>", a row of our own recorded distributions (e.g. "ours:faithful/lenet5-1998")."""
+    v = check(result, reference_id, references)
     if not (v.consistent or (allow_better and v.verdict == "better")):
         raise AssertionError(str(v))
     return v

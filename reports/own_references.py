@@ -1,0 +1,151 @@
+"""Regression references from this project's own recorded distributions (issue 11).
+
+Every row of the full report with at least MIN_SEEDS seeds on the whole MNIST / Fashion-MNIST test set
+becomes a reference `ours:<experiment id>` (e.g. `ours:faithful/lenet5-1998`, `ours:ladder/11-10-passes`):
+the mean, sd and number of seeds of its test error, and the 95 % prediction interval for one new run
+drawn from the same distribution,
+
+    mean +- t(0.975, n - 1) * sd * sqrt(1 + 1/n)        (scipy.stats.t.interval)
+
+so that `lenet check <result.json> --reference ours:<id>` (and `assert_consistent`) tells a user who
+changed the code whether one run of that row moved: "consistent" inside the interval, "better" or
+"worse" outside it (`Reference.verdict`, kind "ours"). The table is written by `lenet report` into
+`<out>/references.csv` from the run records, never typed; the committed full report's table is
+package data and the default. A run is compared only with the row of its own config (the model config
+and the data split), else one line says what differs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+from scipy import stats as sps
+
+from lenet_repro.errors import ConfigError, RecordError
+from lenet_repro.references import Reference
+
+from .runner import Outcome
+from .stats import mean_sd
+
+PREFIX = "ours:"
+MIN_SEEDS = 3
+PACKAGED = Path(__file__).resolve().parent / "full" / "references.csv"
+MODERN_SPLIT_KEYS = ("train_subset", "test_subset", "dry_run", "holdout")
+
+
+def model_config(record: dict) -> dict:
+    """The part of a record's config that defines what was trained (not the data split), normalised so
+    that a record and the row it belongs to compare equal (the 1998 options at their no-op values drop out,
+    as in the report's cache key)."""
+    cfg = record.get("config")
+    if not isinstance(cfg, dict):
+        raise RecordError("the run record has no config object; pass a result.json from `lenet train`")
+    if record.get("family") == "lenet1998":
+        from lenet1998.config import LeNet5Config
+
+        known = {f.name for f in fields(LeNet5Config)}
+        return json.loads(json.dumps(LeNet5Config.from_dict({k: v for k, v in cfg.items() if k in known})
+                                     .effective_dict()))
+    return json.loads(json.dumps({k: v for k, v in cfg.items() if k not in MODERN_SPLIT_KEYS}))
+
+
+def _split(record: dict) -> dict:
+    f, cfg = record["final"], record.get("config", {})
+    train = cfg.get("train_subset")
+    return {"test_n": int(f["test_n"]), "holdout": bool(cfg.get("holdout")),
+            "train_n": int(f.get("train_n") or train or 0) or None}
+
+
+@dataclass(frozen=True)
+class OwnReference:
+    reference: Reference
+    family: str
+    config: dict
+    seeds: int
+    test_n: int
+    commits: str
+
+    def mismatch(self, record: dict) -> str | None:
+        """Why a run record cannot be compared with this row (None when it can)."""
+        ref = self.reference
+        if record.get("family") != self.family or record.get("dataset") != ref.dataset:
+            return (f"reference {ref.id} is a {self.family} row on {ref.dataset}, the run is a {record.get('family')} "
+                    f"run on {record.get('dataset')}")
+        split = _split(record)
+        if split["holdout"] or split["test_n"] != self.test_n:
+            return (f"reference {ref.id} was measured on all {self.test_n:,} test digits; the run was evaluated on "
+                    + ("a held-out part of the training set" if split["holdout"] else f"{split['test_n']:,} digits"))
+        ours, theirs = model_config(record), self.config
+        diff = sorted(k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k))
+        if diff:
+            shown = ", ".join(f"{k} (run: {ours.get(k, '-')!r}, reference: {theirs.get(k, '-')!r})" for k in diff[:4])
+            return (f"reference {ref.id} was recorded with another config: {shown}"
+                    + (f" and {len(diff) - 4} more" if len(diff) > 4 else "")
+                    + "; compare the run with the row of its own config")
+        return None
+
+
+def rows(outcomes: list[Outcome], min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
+    """One row per experiment with >= min_seeds finished runs on the whole test set."""
+    out = []
+    by_exp: dict[str, list[dict]] = {}
+    for o in outcomes:
+        if o.record and not o.record["config"].get("holdout"):
+            by_exp.setdefault(o.item.experiment.id, []).append(o.record)
+    for exp_id, recs in by_exp.items():
+        full_test = {"mnist": 10_000, "fashion-mnist": 10_000}.get(recs[0]["dataset"])
+        recs = [r for r in recs if r["final"]["test_n"] == full_test]
+        if len(recs) < min_seeds:
+            continue
+        errs = [float(r["final"]["test_error"]) for r in recs]
+        m, sd = mean_sd(errs)
+        n = len(errs)
+        lo, hi = sps.t.interval(0.95, n - 1, loc=m, scale=sd * math.sqrt(1 + 1 / n)) if sd > 0 else (m, m)
+        commits = sorted({str(r["provenance"].get("git_commit", ""))[:7] for r in recs})
+        ref = Reference(f"{PREFIX}{exp_id}", f"lenet-repro report, {n} seeds at commit {', '.join(commits)}",
+                        recs[0]["dataset"], recs[0]["recipe"], "test_error", round(m, 6), round(sd, 6),
+                        round(float(lo), 6), round(float(hi), 6), n, "ours",
+                        "95 % prediction interval for one new run: mean +- t(0.975, n-1) sd sqrt(1 + 1/n)")
+        out.append({**asdict(ref), "family": recs[0]["family"], "test_n": full_test,
+                    "config": json.dumps(model_config(recs[0]), sort_keys=True)})
+    return pd.DataFrame(out)
+
+
+def write(outcomes: list[Outcome], out: Path) -> Path:
+    from lenet_repro import atomic
+
+    path = Path(out) / "references.csv"
+    atomic.write_text(path, rows(outcomes).to_csv(index=False), flag="--out")
+    return path
+
+
+def load(path: str | Path | None = None) -> dict[str, OwnReference]:
+    path = Path(path) if path else PACKAGED
+    if not path.exists():
+        raise ConfigError(f"no table of our own references at {path}; run `lenet report --profile full` (it writes "
+                          f"<out>/references.csv) or pass --references FILE")
+    try:
+        df = pd.read_csv(path, keep_default_na=False)
+        ref_fields = [f.name for f in fields(Reference)]
+        out = {}
+        for r in df.to_dict("records"):
+            ref = Reference(**{k: r[k] for k in ref_fields})
+            out[ref.id] = OwnReference(ref, r["family"], json.loads(r["config"]), int(r["n_builds"]),
+                                       int(r["test_n"]), ref.source)
+        return out
+    except (KeyError, TypeError, ValueError, pd.errors.ParserError) as e:
+        raise RecordError(f"{path}: not a table of our own references ({type(e).__name__}: {e}); regenerate it with "
+                          f"`lenet report`") from None
+
+
+def get(ref_id: str, path: str | Path | None = None) -> OwnReference:
+    table = load(path)
+    if ref_id not in table:
+        near = [k for k in table if ref_id[len(PREFIX):].split("/")[0] in k][:5] or list(table)[:5]
+        raise ConfigError(f"unknown reference id {ref_id!r}; our own rows include {', '.join(near)} "
+                          f"(all of them: {path or PACKAGED})")
+    return table[ref_id]
