@@ -447,27 +447,32 @@ def c5_identity(data_root=None) -> str:
 # ---- the Xavier row explained --------------------------------------------------------------------
 
 XAVIER_ROW = "alone-1998/xavier"
+XAVIER_COLUMNS = [("book's init, SDLM", XAVIER_ROW), ("conv-fans Xavier, SDLM", "xavier/conv-fans"),
+                  ("faithful init, SDLM", ENDPOINT_1998), ("book's init, online SGD", "xavier/d2l-online-sgd")]
 
 
 def xavier_table(outcomes: list[Outcome]) -> pd.DataFrame:
-    """Per pass, across seeds: test error and the fraction of SDLM rates at the cap eta/mu (h_kk ~ 0), for
-    the book's init alone under SDLM beside the faithful init on the same seeds; the C5 and F6 weights'
-    fractions separately."""
-    xav, base = runs_of(outcomes, XAVIER_ROW), runs_of(outcomes, ENDPOINT_1998)
-    seeds = sorted(s for s in xav if s in base)
+    """Per pass, across the seeds every column has: test error and (SDLM) the fraction of rates at the cap
+    eta/mu (h_kk ~ 0), overall and for the C5 and F6 weights; for the book's init under SDLM, the
+    earlier conv-fans Xavier reading, the faithful init, and the book's init under plain online SGD."""
+    cols = [(name, runs_of(outcomes, i)) for name, i in XAVIER_COLUMNS]
+    cols = [(n, r) for n, r in cols if r]
+    if not cols or not runs_of(outcomes, XAVIER_ROW):
+        return pd.DataFrame()
+    seeds = sorted(set.intersection(*[set(r) for _, r in cols]))
     if not seeds:
         return pd.DataFrame()
-    passes = len(xav[seeds[0]]["metrics"])
+    passes = min(len(r[s]["metrics"]) for _, r in cols for s in seeds)
     rows = []
     for p in range(passes):
         row = {"pass": p + 1}
-        for name, runs in (("Xavier (d2l)", xav), ("faithful", base)):
+        for name, runs in cols:
             e = [runs[s]["metrics"][p]["test_error"] for s in seeds]
-            cap = [runs[s]["metrics"][p].get("rate_capped") for s in seeds]
-            per = [(runs[s].get("sdlm") or {}).get("capped_per_pass") or [] for s in seeds]
             row[f"{name}: test error %"] = f"{sum(e) / len(e):.2f} +- {mean_sd(e)[1]:.2f}" if len(e) > 1 else f"{e[0]:.2f}"
+            cap = [runs[s]["metrics"][p].get("rate_capped") for s in seeds]
             if all(c is not None for c in cap):
                 row[f"{name}: rates at eta/mu"] = f"{100 * sum(cap) / len(cap):.0f} %"
+                per = [(runs[s].get("sdlm") or {}).get("capped_per_pass") or [] for s in seeds]
                 for t in ("C5.weight", "F6.weight"):
                     vals = [x[p][t] for x in per if len(x) > p and t in x[p]]
                     if len(vals) == len(seeds):
@@ -499,7 +504,16 @@ def xavier_paragraph(outcomes: list[Outcome]) -> str:
             f"h_kk of a weight is the squared input times the back-propagated curvature of its unit, which carries "
             f"f'(a)^2 of every squashed unit above it: it vanishes where those units saturate (f' ~ 0) or the inputs "
             f"are ~0. The weight bounds (Xavier with the book's fans vs 2.4/sqrt(F_i)): {smaller}. "
-            f"The table gives the figures per pass; the same init trained by minibatch SGD is the textbook end.")
+            + _xavier_others(outcomes) + "The table gives the figures per pass.")
+
+
+def _xavier_others(outcomes: list[Outcome]) -> str:
+    out = ""
+    for name, i in XAVIER_COLUMNS[1:]:
+        e = errors(runs_of(outcomes, i))
+        if e and i != ENDPOINT_1998:
+            out += f"The {name} ({i}, {len(e)} seeds) ends at {sum(e) / len(e):.2f} % (range {min(e):.2f} .. {max(e):.2f}). "
+    return out
 
 
 def init_bounds() -> dict[str, dict[str, float]]:

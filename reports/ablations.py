@@ -138,6 +138,18 @@ def rows() -> list[Row]:
     return out
 
 
+# The Xavier row explained (issue 11): beside the book's init alone under SDLM (alone-1998/xavier), the
+# earlier ladder's Xavier reading (Glorot weights with C5's convolution fans, biases by the literal
+# 2.4/F_i -- the row that gave 21 %) and the book's init trained by plain online SGD instead of SDLM
+# (is it a property of SDLM?).
+XAVIER_GROUP = "xavier"
+XAVIER_ROWS = [
+    ("xavier/conv-fans", "the earlier Xavier reading: Glorot weights with C5's convolution fans, biases 2.4/F_i",
+     {"init": "xavier"}),
+    ("xavier/d2l-online-sgd", "the book's init with online plain SGD instead of SDLM", {"init": "d2l", "optimizer": "sgd"}),
+]
+
+
 def endpoint_seeds_ids() -> set[str]:
     return {ENDPOINT_1998, ENDPOINT_TEXTBOOK, "ladder-back/00-textbook"}
 

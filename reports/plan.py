@@ -158,6 +158,8 @@ def experiments(group: str | None = None) -> list[Experiment]:
     # the ablation study (reports/ablations.py); its first row is also the baseline of the open choices
     ex += [Experiment(r.id, r.group, "lenet1998", "lenet5-1998", r.label, ablations.overrides_of(r.applied),
                       headline=r.id in ablations.endpoint_seeds_ids(), step=r.step) for r in ablations.rows()]
+    ex += [Experiment(i, ablations.XAVIER_GROUP, "lenet1998", "lenet5-1998", label, over)
+           for i, label, over in ablations.XAVIER_ROWS]
     return [e for e in ex if group in (None, e.group)]
 
 
@@ -179,7 +181,7 @@ class Profile:
     textbook_seeds: int | None = None  # seeds of the classic textbook row (None = headline_seeds)
     lush_seeds: int = 1  # seeds of the Lush-demo row
     groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "distortion-sweep", "readings", "open-choices",
-                               *ablations.GROUPS)
+                               *ablations.GROUPS, ablations.XAVIER_GROUP)
     note: str = ""
 
 
@@ -238,7 +240,7 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
             n = seeds or prof.lush_seeds
         elif ex.family == "modern" and (ex.headline or ex.recipe == "exercise-mnist") and prof.textbook_seeds:
             n = seeds or prof.textbook_seeds  # (exercise-mnist: beside the ablation study's textbook end)
-        elif ex.group in ablations.GROUPS and not ex.headline:
+        elif ex.group in (*ablations.GROUPS, ablations.XAVIER_GROUP) and not ex.headline:
             n = seeds or prof.ablation_seeds or prof.other_seeds
         else:
             n = seeds or (prof.headline_seeds if ex.headline else prof.other_seeds)
@@ -246,7 +248,7 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
         if ex.family == "modern":
             if prof.epochs:
                 over["epochs"] = prof.epochs
-        elif ex.group in ablations.GROUPS:
+        elif ex.group in (*ablations.GROUPS, ablations.XAVIER_GROUP):
             if prof.ablation_pass_scale is not None:
                 own = LENET1998_RECIPES[ex.recipe].replace(**over).passes
                 over["passes"] = max(1, round(own * prof.ablation_pass_scale))

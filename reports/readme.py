@@ -11,6 +11,7 @@ Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
 - reproduction: the cross-target comparison of one seed (benchmarks/results/cross_target.json);
 - raylocal: the smoke plan on a two-node Ray cluster against the local engine (benchmarks/results/ray_vs_local.json);
 - estimate: the wall-time planner's output for the full profile at 1, 8 and 64 workers (reports/estimate.py);
+- ablation: the ablation study's gap paragraph, the users' questions and its wall time (reports/ablation_report.py);
 - timings: measured wall times of the set-up commands and report profiles (benchmarks/results/timings.json).
 """
 
@@ -241,8 +242,10 @@ def timings_block() -> str:
     return "\n".join(lines) + "\n"
 
 
-def full_report_time(out: Path = FULL):
-    """(seconds, runs, note, machine, date) the full report's runs took, summed from their run records.
+def full_report_time(out: Path = FULL, groups: tuple[str, ...] | None = None):
+    """(seconds, runs, note, machine, date) the full report's runs took, summed from their run records
+    (only the runs trained for the experiment groups `groups`, when given: a run shared with another
+    group's experiment counts where it was trained).
 
     Textbook runs count their wall time; each lockstep group of faithful runs counts once (its members
     share `started_at`). A group resumed after an interruption records only its last segment's wall
@@ -250,7 +253,8 @@ def full_report_time(out: Path = FULL):
     (a lower bound: h_kk and data preparation are left out).
     """
     outcomes = load_outcomes(out) if (out / "results.csv").exists() else []
-    recs = {str(o.run_dir): o for o in outcomes if o.record}
+    recs = {str(o.run_dir): o for o in outcomes
+            if o.record and (groups is None or Path(o.run_dir).relative_to(Path(out) / "runs").parts[0] in groups)}
     if not recs:
         return None
     total, groups = 0.0, {}
@@ -279,8 +283,32 @@ def full_report_time(out: Path = FULL):
     return total, len(recs), note, machine, date
 
 
+def ablation_block(out: Path = FULL) -> str:
+    """The ablation study in a few generated lines: the gap explained, the users' questions, the cost."""
+    from . import ablation_report as ar
+    from . import ablations
+
+    if not (out / "results.csv").exists():
+        return "_No full report has been committed yet (`make report PROFILE=full`)._\n"
+    outcomes = load_outcomes(out)
+    have = {str(o.run_dir): o for o in outcomes if o.item.experiment.group in ablations.GROUPS}
+    done = sum(1 for o in have.values() if o.record)
+    lines = [f"From the committed full report ({done} of the {len(have)} distinct runs of the study recorded; Table 3 of "
+             f"[reports/full/REPORT.md](reports/full/REPORT.md), CSV and LaTeX in reports/full/tables/):", "",
+             ar.gap_paragraph(outcomes), ""]
+    q = ar.questions_table(outcomes)
+    lines += [f"- **{row['question']}**: {row['verdict']}." for _, row in q.iterrows()]
+    t = full_report_time(out, ablations.GROUPS)
+    if t:
+        secs, runs, note, machine, _ = t
+        lines += ["", f"The ablation groups' {runs} distinct runs took {secs / 3600:.1f} h of wall time on {machine} "
+                      f"(2 cores; summed from their run records, lockstep groups once{note})."]
+    return "\n".join(lines) + "\n"
+
+
 BLOCKS = {"results": results_block, "ledger": ledger_block, "ledger-lush": ledger_lush_block, "speed": speed_block, "reproduction": reproduction_block,
-          "raylocal": raylocal_block, "estimate": estimate_block, "timings": timings_block}
+          "raylocal": raylocal_block, "estimate": estimate_block, "timings": timings_block,
+          "ablation": ablation_block}
 
 
 def render(text: str) -> str:

@@ -27,7 +27,7 @@ def test_profiles_and_seeds():
     smoke = build_plan("smoke")
     assert all(it.train_subset == 500 for it in smoke)
     assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "distortion-sweep",
-                                                     "readings", "open-choices", *ablations.GROUPS}
+                                                     "readings", "open-choices", *ablations.GROUPS, ablations.XAVIER_GROUP}
     sweeps = ("j-sweep", "distortion-sweep", "readings")
     assert all(it.holdout for it in smoke if it.experiment.group in sweeps)
     assert not any(it.holdout for it in smoke if it.experiment.group not in sweeps)
