@@ -101,7 +101,7 @@ def execute_unit(unit: Unit, device: str = "auto", data_root=None, threads: int 
     it0 = unit.items[0][0]
     data = load_mnist(data_root, it0.train_subset, it0.test_subset, it0.holdout)
     specs = [RunSpec(it.experiment.recipe, LENET1998_RECIPES[it.experiment.recipe].replace(**it.overrides),
-                     it.seed, d, label=it.key) for it, d in unit.items]
+                     it.seed, d, label=it.key, train_eval=it.experiment.train_eval) for it, d in unit.items]
     return train_runs(specs, device=device, resume=True, data=data, log=log)
 
 

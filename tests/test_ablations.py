@@ -197,3 +197,23 @@ def test_the_init_rule_keeps_the_1998_rule_for_the_subsampling_parameters():
     assert float(m.S2.coef.abs().max()) <= 1.2 and float(m.S2.coef.abs().max()) > 0.2  # 2.4 / sqrt(4)
     initialize(ref, "d2l", generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(ref.get_flat(), m.get_flat())
+
+
+@pytest.mark.data
+def test_evaluating_the_training_set_only_after_the_last_pass_changes_no_number():
+    from lenet1998.data import load_mnist
+    from lenet1998.train import RunSpec, train_runs
+    from lenet_repro.records import numbers_of
+
+    data = load_mnist(train_subset=800, test_subset=100)
+    cfg = FAITHFUL.replace(passes=2)
+    (every,) = train_runs([RunSpec("lenet5-1998", cfg, 0)], data=data, log=lambda *a: None)
+    (last,) = train_runs([RunSpec("lenet5-1998", cfg, 0, train_eval="last-pass")], data=data, log=lambda *a: None)
+    assert "train_error" not in last["metrics"][0] and last["metrics"][1]["train_error"] == every["metrics"][1]["train_error"]
+    def strip(rec):
+        return numbers_of({**rec, "metrics": [{k: v for k, v in m.items() if k not in ("train_error", "train_misses")}
+                                              for m in rec["metrics"]]})
+
+    assert strip(every) == strip(last)
+    with pytest.raises(ConfigError, match="train_eval='sometimes'"):
+        train_runs([RunSpec("lenet5-1998", cfg, 0, train_eval="sometimes")], data=data, log=lambda *a: None)

@@ -31,3 +31,16 @@ def test_a_missing_block_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     assert readme.main(["--check"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("python -m reports.readme: error: README.md has no") and err.count("\n") == 1
+
+
+def test_our_own_references_are_current_with_the_committed_records():
+    """reports/full/references.csv (`lenet check --reference ours:<id>`) is what the committed records give."""
+    import pandas as pd
+
+    from reports import own_references
+
+    committed = pd.read_csv(own_references.PACKAGED, keep_default_na=False)
+    fresh = own_references.rows(readme.load_outcomes(readme.FULL))
+    fresh = pd.read_csv(__import__("io").StringIO(fresh.to_csv(index=False)), keep_default_na=False)
+    pd.testing.assert_frame_equal(committed, fresh, check_dtype=False)
+    assert "ours:faithful/lenet5-1998" in set(committed["id"])
