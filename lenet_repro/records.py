@@ -22,7 +22,7 @@ CHECKPOINT_FORMAT = "lenet-repro/checkpoint/1"
 RESULT_NAME = "result.json"
 REQUIRED = ("schema", "run_id", "recipe", "family", "dataset", "config", "seed", "metrics", "final",
             "provenance")
-FAMILIES = ("modern", "lenet1998")
+FAMILIES = ("modern", "lenet1998", "comparison")
 
 
 def config_hash(config: dict) -> str:

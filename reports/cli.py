@@ -1,8 +1,9 @@
 """The `lenet` command: one dispatcher over the packages' own `main(argv)` functions.
 
     lenet data fetch {mnist,fashion-mnist,all} [--data-root DIR]     (python -m lenet_repro.fetch)
-    lenet train <recipe> [...]     textbook recipes (python -m modern.train)
-                                   and lenet5-1998 (python -m lenet1998.train)
+    lenet train <recipe> [...]     textbook recipes (python -m modern.train),
+                                   lenet5-1998 (python -m lenet1998.train)
+                                   and the Fig. 9 rows (python -m lenet1998.comparison.train)
     lenet evaluate <checkpoint|name>                                  (python -m lenet1998.evaluate)
     lenet report [--profile smoke|quick|full] [...]                   (python -m reports.report)
     lenet check <result.json> [--reference ID]                        (python -m reports.check)
@@ -31,10 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     if cmd == "data":
         from lenet_repro.fetch import main as sub
     elif cmd == "train":
+        from lenet1998.comparison.rows import ROWS
         from lenet1998.recipes import is_lenet1998_recipe
 
         if rest and is_lenet1998_recipe(rest[0]):
             from lenet1998.train import main as sub
+        elif rest and rest[0] in ROWS:
+            from lenet1998.comparison.train import main as sub
         else:
             from modern.train import main as sub
     elif cmd == "evaluate":

@@ -1,0 +1,61 @@
+"""The rows of Fig. 9 implemented so far, as data: the classifier, its input version, its options
+(each with the reading taken) and the paper's number it is compared with (lenet_repro/references.py
+`paper-fig9-<slug>`).
+
+Input versions (Sec. III-A): "regular" = MNIST's 28x28 as distributed (784 values in [0, 1]);
+"deslant" = lenet1998/inputs/deslant.py's 20x20 (400 values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from lenet_repro.errors import ConfigError
+
+from . import knn, linear, pairwise, pca_quadratic, rbf_network
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str  # `lenet train <name>`
+    label: str  # as in Fig. 9
+    reference: str  # the paper's number (lenet_repro/data/references.csv)
+    input: str  # regular | deslant
+    fit: object  # (x, y, **options) -> a model with .scores(x), .predict(x), .parameters
+    options: dict = field(default_factory=dict)  # defaults; each an ASSUMED reading (module docstrings)
+    stochastic: bool = False  # does the seed change the result?
+    train_error: bool = True  # is the error on the training set meaningful (not for a nearest-neighbour rule)?
+
+
+ROWS: dict[str, Row] = {r.name: r for r in [
+    Row("linear", "linear", "paper-fig9-linear", "regular", linear.fit, {"ridge": 0.0}),
+    Row("deslant-linear", "[deslant] linear", "paper-fig9-deslant-linear", "deslant", linear.fit, {"ridge": 0.0}),
+    Row("pairwise-linear", "pairwise linear", "paper-fig9-pairwise-linear", "regular", pairwise.fit, {"ridge": 0.0}),
+    Row("knn-euclidean", "K-NN Euclidean", "paper-fig9-k-nn-euclidean", "regular", knn.fit, {"k": 3},
+        train_error=False),
+    Row("deslant-knn-euclidean", "[deslant] K-NN Euclidean", "paper-fig9-deslant-k-nn-euclidean", "deslant", knn.fit,
+        {"k": 3}, train_error=False),
+    Row("pca-quadratic", "40 PCA + quadratic", "paper-fig9-40-pca-quadratic", "regular", pca_quadratic.fit,
+        {"k": 40, "monomials": "pairs", "ridge": 0.0}),
+    Row("rbf-linear", "1000 RBF + linear", "paper-fig9-1000-rbf-linear", "regular", rbf_network.fit,
+        {"per_class": 100, "width": 1.0, "ridge": 1e-3, "epochs": 2}, stochastic=True),
+]}
+
+
+def get_row(name: str) -> Row:
+    if name not in ROWS:
+        raise ConfigError(f"unknown comparison row {name!r}; choose one of {', '.join(ROWS)}")
+    return ROWS[name]
+
+
+def features(images: torch.Tensor, version: str) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> (N, D) float64 in [0, 1] for an input version."""
+    if version == "regular":
+        return images.reshape(len(images), -1).double() / 255.0  # (N, 784)
+    if version == "deslant":
+        from lenet1998.inputs.deslant import deslant
+
+        return deslant(images).reshape(len(images), -1).double()  # (N, 400)
+    raise ConfigError(f"unknown input version {version!r}; use regular or deslant")

@@ -1,0 +1,161 @@
+"""`lenet train <row>` for the comparison classifiers of Fig. 9 (lenet1998/comparison/rows.py): fit on
+the training digits, evaluate on the test digits (or, with --holdout N, on the last N training digits,
+trained on the rest), and write a run record with the test error, the missed digits, the rejection
+rate of Fig. 10 and the number of stored variables of Fig. 12.
+
+The classical rows are deterministic given their options (except where a row is `stochastic`: the
+seed then seeds its random choices, e.g. the K-means starts of the RBF network).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from lenet_repro import datasets, provenance, records
+from lenet_repro.cli_util import run_cli
+from lenet_repro.device import check_seed
+from lenet_repro.errors import ConfigError
+from lenet_repro.lock import dir_lock
+
+from .rejection import reject_rate
+from .rows import ROWS, Row, features, get_row
+
+REJECT_TARGET = 0.5  # Fig. 10: % rejected to reach 0.5 % error
+
+
+def _options(row: Row, overrides: dict) -> dict:
+    unknown = set(overrides) - set(row.options)
+    if unknown:
+        raise ConfigError(f"row {row.name!r} has no options {sorted(unknown)}; its options: "
+                          f"{', '.join(f'{k}={v!r}' for k, v in row.options.items()) or 'none'}")
+    out = dict(row.options)
+    for k, v in overrides.items():
+        if type(v) is not type(row.options[k]) and not (isinstance(row.options[k], float) and isinstance(v, int)):
+            raise ConfigError(f"option {k} of {row.name!r} must be a {type(row.options[k]).__name__}, got {v!r}")
+        out[k] = v
+    return out
+
+
+def train(name: str, *, options: dict | None = None, seed: int = 0, data_root=None, out_dir=None,
+          train_subset: int | None = None, test_subset: int | None = None, holdout: int | None = None,
+          overwrite: bool = False, log=print) -> dict:
+    """Fit one row and return its run record (written to `out_dir` when given)."""
+    row = get_row(name)
+    opts = _options(row, options or {})
+    check_seed(seed)
+    datasets.check_split("mnist", train_subset, test_subset, holdout)
+    if out_dir is None:
+        return _train(row, opts, seed, data_root, None, train_subset, test_subset, holdout, log)
+    with dir_lock(out_dir, "--out-dir"):
+        out = Path(out_dir)
+        result = out / records.RESULT_NAME
+        if result.exists() and not overwrite:
+            raise ConfigError(f"{result} exists; pass --overwrite to fit again, or choose another --out-dir")
+        return _train(row, opts, seed, data_root, out, train_subset, test_subset, holdout, log)
+
+
+def _train(row, opts, seed, data_root, out: Path | None, train_subset, test_subset, holdout, log) -> dict:
+    started, t0 = provenance.now_iso(), time.time()
+    xtr, ytr = datasets.load("mnist", "train", data_root)
+    if train_subset:
+        xtr, ytr = xtr[:train_subset], ytr[:train_subset]
+    if holdout:
+        xte, yte, xtr, ytr = xtr[-holdout:], ytr[-holdout:], xtr[:-holdout], ytr[:-holdout]
+    else:
+        xte, yte = datasets.load("mnist", "test", data_root)
+        if test_subset:
+            xte, yte = xte[:test_subset], yte[:test_subset]
+    t_in = time.time()
+    ftr, fte = features(xtr, row.input), features(xte, row.input)  # (N, D) float64
+    input_seconds = time.time() - t_in
+    torch.manual_seed(seed)
+    t_fit = time.time()
+    model = row.fit(ftr, ytr, **({**opts, "seed": seed} if row.stochastic else opts))
+    fit_seconds = time.time() - t_fit
+    t_eval = time.time()
+    scores = model.scores(fte)  # (N, 10)
+    pred = scores.argmax(1)
+    missed = (pred != yte).nonzero().flatten().tolist()
+    final = {"test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed), "test_n": len(yte),
+             "test_acc": 1 - len(missed) / len(yte), "reject_for_0_5": reject_rate(scores, yte, REJECT_TARGET),
+             "parameters": model.parameters,
+             "evaluated_on": (f"holdout: the last {holdout} training patterns" if holdout else "the MNIST test set")}
+    if row.train_error:
+        tm = int((model.predict(ftr) != ytr).sum())
+        final.update(train_error=100.0 * tm / len(ytr), train_misses=tm, train_n=len(ytr))
+    eval_seconds = time.time() - t_eval
+    log(f"{row.name}: test error {final['test_error']:.2f} % ({len(missed)} misses of {len(yte)}), "
+        f"{final['reject_for_0_5']:.1f} % rejected for 0.5 % error, {model.parameters:,} variables; "
+        f"fit {fit_seconds:.1f} s")
+    prov = provenance.collect("cpu")
+    prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
+                train_seconds=fit_seconds, eval_seconds=eval_seconds, input_seconds=input_seconds)
+    config = {"row": row.name, "input": row.input, "options": opts, "train_subset": train_subset,
+              "test_subset": test_subset, "holdout": holdout}
+    record = {
+        "schema": records.SCHEMA, "run_id": f"{row.name}-s{seed}-{records.config_hash(config)}", "recipe": row.name,
+        "family": "comparison", "dataset": "mnist", "config": config, "seed": seed, "metrics": [],
+        "final": final, "test_misses_idx": missed, "test_predictions_missed": pred[missed].tolist(),
+        "provenance": prov,
+    }
+    if out is not None:
+        path = records.write_record(out, record)
+        log(f"wrote {path}")
+    return record
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lenet train", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("row", choices=list(ROWS))
+    p.add_argument("--seed", type=int, default=0, help="0 .. 2**63 - 1 (only the stochastic rows use it)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one of the row's options (JSON value), e.g. --option ridge=10")
+    p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
+    p.add_argument("--out-dir", default=None, help="default: runs/<row>-s<seed>")
+    p.add_argument("--overwrite", action="store_true", help="fit again even if --out-dir holds a result")
+    p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--holdout", type=int, default=None,
+                   help="evaluate on the last N training images instead of the test set (fit on the rest)")
+    return p
+
+
+def parse_options(items: list[str]) -> dict:
+    out = {}
+    for it in items:
+        key, sep, value = it.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option {it!r} must look like KEY=VALUE (e.g. ridge=10)")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def body() -> int:
+        out = args.out_dir or f"runs/{args.row}-s{args.seed}"
+        rec = train(args.row, options=parse_options(args.option), seed=args.seed, data_root=args.data_root,
+                    out_dir=out, train_subset=args.train_subset, test_subset=args.test_subset,
+                    holdout=args.holdout, overwrite=args.overwrite)
+        from lenet_repro.references import get_reference
+
+        ref = get_reference(get_row(args.row).reference)
+        print(f"{args.row}: test error {rec['final']['test_error']:.2f} % (the paper, Fig. 9: {ref.value:g} %)")
+        return 0
+
+    return run_cli(body, prog="lenet train")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The comparison classifiers of Sec. III-C (lenet1998/comparison/) against naive references, the
+paper's parameter counts, and short real runs inside declared bands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lenet1998.comparison import knn, linear, pairwise, pca_quadratic, rbf_network
+from lenet_repro.errors import ConfigError
+
+
+def _toy(n=300, d=12, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 10
+    means = torch.rand(10, d, generator=g, dtype=torch.float64)
+    x = means[y] + 0.15 * torch.randn(n, d, generator=g, dtype=torch.float64)
+    return x.clamp(0, 1), y
+
+
+def test_linear_is_the_least_squares_fit_of_pm1_targets_and_has_the_papers_7850_parameters():
+    x, y = _toy()
+    m = linear.fit(x, y)
+    a = np.hstack([x.numpy(), np.ones((len(x), 1))])
+    t = -np.ones((len(x), 10))
+    t[np.arange(len(x)), y.numpy()] = 1
+    w = np.linalg.lstsq(a, t, rcond=None)[0]
+    np.testing.assert_allclose(m.weight.numpy(), w, atol=1e-8)
+    assert (m.predict(x) == y).float().mean() > 0.9
+    assert linear.fit(torch.rand(50, 784, dtype=torch.float64), torch.arange(50) % 10, ridge=1.0).parameters == 7_850
+    # rank-deficient (784 pixels, 50 images): the minimum-norm least-squares solution, as numpy's
+    xs, ys = torch.rand(50, 30, dtype=torch.float64), torch.arange(50) % 10
+    xs[:, 5] = 0.0
+    a2 = np.hstack([xs.numpy(), np.ones((50, 1))])
+    t2 = -np.ones((50, 10))
+    t2[np.arange(50), ys.numpy()] = 1
+    np.testing.assert_allclose(linear.fit(xs, ys).weight.numpy(), np.linalg.lstsq(a2, t2, rcond=None)[0], atol=1e-6)
+    assert linear.fit(torch.rand(50, 400, dtype=torch.float64), torch.arange(50) % 10).parameters == 4_010
+    r = linear.fit(x, y, ridge=5.0)
+    np.testing.assert_allclose(r.weight.numpy(), np.linalg.solve(a.T @ a + 5 * np.eye(13), a.T @ t), atol=1e-8)
+    with pytest.raises(ConfigError):
+        linear.fit(x[:, 0], y)
+
+
+def test_pairwise_scores_are_sums_of_the_45_units_and_each_unit_sees_only_its_pair():
+    x, y = _toy()
+    m = pairwise.fit(x, y)
+    assert m.weight.shape == (13, 45) and len(pairwise.PAIRS) == 45
+    u = m.unit_outputs(x)
+    naive = torch.zeros(len(x), 10, dtype=torch.float64)
+    for k, (i, j) in enumerate(pairwise.PAIRS):
+        for n in range(len(x)):
+            naive[n, i] += u[n, k]
+            naive[n, j] -= u[n, k]
+    torch.testing.assert_close(m.scores(x), naive)
+    # unit 3/7 is the least-squares fit on classes 3 and 7 only
+    k = pairwise.PAIRS.index((3, 7))
+    sel = (y == 3) | (y == 7)
+    a = np.hstack([x[sel].numpy(), np.ones((int(sel.sum()), 1))])
+    t = np.where(y[sel].numpy() == 3, 1.0, -1.0)
+    np.testing.assert_allclose(m.weight[:, k].numpy(), np.linalg.lstsq(a, t, rcond=None)[0], atol=1e-8)
+    assert pairwise.fit(torch.rand(60, 784, dtype=torch.float64)[:, :1], torch.arange(60) % 10).weight.shape == (2, 45)
+    assert (784 + 1) * len(pairwise.PAIRS) == 35_325  # Fig. 12's 35k for 28x28 inputs
+    assert (m.predict(x) == y).float().mean() > 0.9
+
+
+def test_knn_neighbours_equal_a_brute_force_search_and_the_vote_breaks_ties_to_the_closer_class():
+    g = torch.Generator().manual_seed(1)
+    train = torch.randint(0, 4, (40, 5), generator=g).double()  # many equal distances
+    q = torch.randint(0, 4, (15, 5), generator=g).double()
+    d, i = knn.nearest(train, q, 3, chunk=4)
+    for n in range(len(q)):
+        brute = sorted(((float(((q[n] - train[m]) ** 2).sum()), m) for m in range(len(train))))[:3]
+        assert [m for _, m in brute] == i[n].tolist()
+        assert [dd for dd, _ in brute] == pytest.approx(d[n].tolist())
+    # votes: two for class 1 beat one for class 2; a 1-1-1 vote goes to the nearest class
+    s = knn.vote_scores(torch.tensor([[1.0, 4.0, 9.0]]), torch.tensor([[2, 1, 1]]))
+    assert int(s.argmax()) == 1
+    s = knn.vote_scores(torch.tensor([[4.0, 1.0, 9.0]]), torch.tensor([[5, 7, 2]]))
+    assert int(s.argmax()) == 7 and s[0, 0] < s[0, 2]
+    m = knn.fit(train, torch.arange(40) % 10)
+    assert m.parameters == 200 and m.predict(train[:5]).shape == (5,)
+    with pytest.raises(ConfigError, match="k must be"):
+        knn.nearest(train, q, 0)
+
+
+def test_quadratic_features_are_the_821_inputs_and_equal_a_naive_expansion():
+    z = torch.randn(7, 40, dtype=torch.float64)
+    for mono in pca_quadratic.MONOMIALS:
+        assert pca_quadratic.quadratic_features(z, mono).shape == (7, 821)
+    z = torch.randn(3, 4, dtype=torch.float64)
+    f = pca_quadratic.quadratic_features(z, "pairs")
+    naive = [[1.0] + [float(z[n, a] * z[n, b]) for a in range(4) for b in range(a, 4)] for n in range(3)]
+    torch.testing.assert_close(f, torch.tensor(naive, dtype=torch.float64))
+    f = pca_quadratic.quadratic_features(z, "linear-cross")
+    naive = [[1.0] + z[n].tolist() + [float(z[n, a] * z[n, b]) for a in range(4) for b in range(a + 1, 4)]
+             for n in range(3)]
+    torch.testing.assert_close(f, torch.tensor(naive, dtype=torch.float64))
+    with pytest.raises(ConfigError):
+        pca_quadratic.quadratic_features(z, "cubic")
+
+
+def test_principal_components_are_the_leading_eigenvectors_of_the_covariance():
+    x, y = _toy(n=400, d=12)
+    mean, p = pca_quadratic.principal_components(x, 5)
+    c = np.cov(x.numpy(), rowvar=False)
+    w, v = np.linalg.eigh(c)
+    top = v[:, np.argsort(w)[::-1][:5]]
+    np.testing.assert_allclose(np.abs(top.T @ p.numpy()), np.eye(5), atol=1e-6)
+    np.testing.assert_allclose(mean.numpy(), x.numpy().mean(0))
+    m = pca_quadratic.fit(x, y, k=5)
+    assert m.weight.shape == (1 + 15, 10) and (m.predict(x) == y).float().mean() > 0.9
+    # the paper's size: 40 x 784 projection + 821 x 10 classifier = 39,570 (Figs. 11-12: about 40k)
+    big = pca_quadratic.fit(torch.rand(100, 784, dtype=torch.float64), torch.arange(100) % 10, ridge=1.0)
+    assert big.parameters == 39_570
+
+
+def _kmeans_naive(x, k, epochs, g):
+    centres = x[torch.randperm(len(x), generator=g)[:k]].clone().tolist()
+    counts = [1.0] * k
+    for _ in range(epochs):
+        for t in torch.randperm(len(x), generator=g).tolist():
+            v = x[t].tolist()
+            c = min(range(k), key=lambda j: sum((a - b) ** 2 for a, b in zip(v, centres[j])))
+            counts[c] += 1
+            centres[c] = [a + (b - a) / counts[c] for a, b in zip(centres[c], v)]
+    return torch.tensor(centres, dtype=torch.float64)
+
+
+def test_adaptive_kmeans_equals_a_naive_macqueen_loop_and_the_rbf_layer_a_naive_gaussian():
+    x, y = _toy(n=120, d=6)
+    c, assign = rbf_network.adaptive_kmeans(x, 7, 2, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(c, _kmeans_naive(x, 7, 2, torch.Generator().manual_seed(3)), atol=1e-10, rtol=0)
+    sigma = rbf_network.widths(x, c, assign, 1.5)
+    phi = rbf_network.rbf_layer(x[:4], c, sigma)
+    naive = torch.tensor([[float(torch.exp(-((x[n] - c[j]) ** 2).sum() / (2 * sigma[j] ** 2))) for j in range(7)]
+                          for n in range(4)], dtype=torch.float64)
+    torch.testing.assert_close(phi, naive)
+    m = rbf_network.fit(x, y, per_class=3, width=1.0, ridge=1e-6)
+    assert m.centres.shape == (30, 6) and (m.predict(x) == y).float().mean() > 0.9
+    # the paper's size: 1000 x 784 centres + 1001 x 10 second-layer weights = 794,010 (Figs. 11-12: 794k)
+    assert 1000 * 784 + 1001 * 10 == 794_010
+    with pytest.raises(ConfigError):
+        rbf_network.fit(x, y, width=0)
+
+
+@pytest.mark.data
+def test_short_real_runs_land_inside_declared_bands():
+    """2,000 training / 1,000 test digits: bands wide enough for the small set, tight enough to catch a bug."""
+    from lenet_repro import datasets
+
+    xtr, ytr = datasets.load("mnist", "train")
+    xte, yte = datasets.load("mnist", "test")
+    xtr, ytr = xtr[:2000].reshape(2000, -1).double() / 255, ytr[:2000]
+    xte, yte = xte[:1000].reshape(1000, -1).double() / 255, yte[:1000]
+
+    def err(m):
+        return 100 * float((m.predict(xte) != yte).double().mean())
+
+    assert 12 < err(linear.fit(xtr, ytr, ridge=10.0)) < 30
+    assert 4 < err(knn.fit(xtr, ytr, k=3)) < 15
+    assert 3 < err(pca_quadratic.fit(xtr, ytr, k=20, ridge=1.0)) < 15
+
+
+def test_rejection_rate_equals_a_naive_threshold_search():
+    from lenet1998.comparison.rejection import margins, reject_rate
+
+    g = torch.Generator().manual_seed(0)
+    for trial in range(20):
+        n = 200
+        labels = torch.randint(0, 10, (n,), generator=g)
+        scores = torch.randn(n, 10, generator=g, dtype=torch.float64).round(decimals=1)  # ties in margins
+        scores[torch.arange(n), labels] += 1.5 * torch.rand(n, generator=g, dtype=torch.float64)
+        target = [0.5, 2.0, 10.0][trial % 3]
+        m = margins(scores).tolist()
+        wrong = (scores.argmax(1) != labels).tolist()
+        best = 100.0
+        for thr in sorted(set(m)) + [float("inf")]:  # reject every pattern with margin < thr
+            acc = [w for w, mm in zip(wrong, m) if mm >= thr]
+            if sum(acc) <= target / 100 * len(acc) + 1e-9:
+                best = min(best, 100.0 * (n - len(acc)) / n)
+        assert reject_rate(scores, labels, target) == pytest.approx(best), trial
+    perfect = torch.eye(10, dtype=torch.float64)
+    assert reject_rate(perfect, torch.arange(10)) == 0.0
+    with pytest.raises(ConfigError):
+        margins(torch.zeros(5))
+
+
+@pytest.mark.data
+def test_lenet_train_a_comparison_row_writes_a_strict_record(tmp_path, capsys):
+    from lenet1998.comparison.train import train
+    from lenet_repro import records
+    from reports.cli import main as lenet
+
+    out = tmp_path / "lin"
+    assert lenet(["train", "deslant-linear", "--train-subset", "3000", "--test-subset", "500",
+                  "--option", "ridge=10", "--out-dir", str(out)]) == 0
+    rec = records.read_record(out / "result.json")
+    f = rec["final"]
+    assert rec["family"] == "comparison" and rec["config"]["input"] == "deslant" and f["parameters"] == 4_010
+    assert f["test_n"] == 500 and len(rec["test_misses_idx"]) == f["test_misses"] and 0 <= f["reject_for_0_5"] <= 100
+    assert 5 < f["test_error"] < 30 and "paper, Fig. 9: 8.4 %" in capsys.readouterr().out
+    # refused in one line: an existing result, an unknown option, a malformed option
+    for args in (["--out-dir", str(out)], ["--option", "k=3", "--out-dir", str(tmp_path / "b")],
+                 ["--option", "ridge", "--out-dir", str(tmp_path / "c")]):
+        assert lenet(["train", "deslant-linear", "--train-subset", "300", *args]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("lenet train: error: "), err
+    # a held-out evaluation: fitted on the first 2,500, scored on the last 500 training digits
+    rec = train("knn-euclidean", train_subset=3000, holdout=500, log=lambda *a: None)
+    assert rec["final"]["test_n"] == 500 and "holdout" in rec["final"]["evaluated_on"] and "train_error" not in rec["final"]
