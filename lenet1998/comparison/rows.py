@@ -3,7 +3,8 @@
 `paper-fig9-<slug>`).
 
 Input versions (Sec. III-A): "regular" = MNIST's 28x28 as distributed (784 values in [0, 1]);
-"deslant" = lenet1998/inputs/deslant.py's 20x20 (400 values).
+"deslant" = lenet1998/inputs/deslant.py's 20x20 (400 values); "16x16" = lenet1998/inputs/sixteen.py's
+16x16 (256 values).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 
 from lenet_repro.errors import ConfigError
 
-from . import knn, linear, pairwise, pca_quadratic, rbf_network
+from . import knn, linear, pairwise, pca_quadratic, rbf_network, tangent_distance
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Row:
     name: str  # `lenet train <name>`
     label: str  # as in Fig. 9
     reference: str  # the paper's number (lenet_repro/data/references.csv)
-    input: str  # regular | deslant
+    input: str  # regular | deslant | 16x16
     fit: object  # (x, y, **options) -> a model with .scores(x), .predict(x), .parameters
     options: dict = field(default_factory=dict)  # defaults; each an ASSUMED reading (module docstrings)
     stochastic: bool = False  # does the seed change the result?
@@ -41,6 +42,9 @@ ROWS: dict[str, Row] = {r.name: r for r in [
         {"k": 40, "monomials": "pairs", "ridge": 0.0}),
     Row("rbf-linear", "1000 RBF + linear", "paper-fig9-1000-rbf-linear", "regular", rbf_network.fit,
         {"per_class": 100, "width": 1.0, "ridge": 1e-3, "epochs": 2}, stochastic=True),
+    Row("tangent-distance", "[16x16] tangent distance", "paper-fig9-16x16-tangent-distance", "16x16",
+        tangent_distance.fit, {"k": 1, "prefilter": 50, "coarse": 500, "sigma": 0.9, "spring": 0.01},
+        train_error=False),
 ]}
 
 
@@ -58,4 +62,8 @@ def features(images: torch.Tensor, version: str) -> torch.Tensor:
         from lenet1998.inputs.deslant import deslant
 
         return deslant(images).reshape(len(images), -1).double()  # (N, 400)
-    raise ConfigError(f"unknown input version {version!r}; use regular or deslant")
+    if version == "16x16":
+        from lenet1998.inputs.sixteen import to_16x16
+
+        return to_16x16(images).reshape(len(images), -1).double()  # (N, 256)
+    raise ConfigError(f"unknown input version {version!r}; use regular, deslant or 16x16")
