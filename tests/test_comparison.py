@@ -286,3 +286,29 @@ def test_the_tangent_distance_row_runs_on_16x16_digits():
                 log=lambda *a: None)
     assert rec["config"]["input"] == "16x16" and rec["final"]["test_n"] == 200
     assert rec["final"]["test_error"] < 12  # 2,000 training digits; the paper: 1.1 % with 60,000
+
+
+def test_the_svm_decision_is_the_kernel_expansion_over_its_support_vectors():
+    """Each one-vs-one decision of the poly-4 SVM equals sum_i alpha_i K(s_i, x) + b over its two classes'
+    support vectors (libsvm's layout), computed by hand."""
+    from lenet1998.comparison import svm
+
+    x, y = _toy(n=200, d=8)
+    m = svm.fit(x, y, degree=4, C=10.0)
+    sk = m.model
+    sv = torch.from_numpy(sk.support_vectors_)
+    starts = np.concatenate([[0], np.cumsum(sk.n_support_)])
+    q = x[:7]
+    k = svm.kernel(q, sv, 4, m.gamma, m.coef0)  # (7, S)
+    naive = torch.zeros(7, 45, dtype=torch.float64)
+    for p, (i, j) in enumerate(svm.PAIRS):
+        si, sj = slice(starts[i], starts[i + 1]), slice(starts[j], starts[j + 1])
+        ai = torch.from_numpy(sk.dual_coef_[j - 1, si])  # coefficients of class i's SVs in classifier (i, j)
+        aj = torch.from_numpy(sk.dual_coef_[i, sj])
+        naive[:, p] = k[:, si] @ ai + k[:, sj] @ aj + float(sk.intercept_[p])
+    torch.testing.assert_close(m.pairwise_decisions(q), naive, atol=1e-8, rtol=1e-8)
+    assert float((m.predict(x) == y).double().mean()) > 0.95
+    s = m.scores(x[:20])
+    assert bool((s.argmax(1) == torch.from_numpy(sk.predict(x[:20].numpy()))).all())  # libsvm's vote
+    with pytest.raises(ConfigError):
+        svm.fit(x, y, C=0)

@@ -15,7 +15,7 @@ import torch
 
 from lenet_repro.errors import ConfigError
 
-from . import knn, linear, pairwise, pca_quadratic, rbf_network, tangent_distance
+from . import knn, linear, pairwise, pca_quadratic, rbf_network, svm, tangent_distance
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     Row("tangent-distance", "[16x16] tangent distance", "paper-fig9-16x16-tangent-distance", "16x16",
         tangent_distance.fit, {"k": 1, "prefilter": 50, "coarse": 500, "sigma": 0.9, "spring": 0.01},
         train_error=False),
+    Row("svm-poly-4", "SVM poly 4", "paper-fig9-svm-poly-4", "regular", svm.fit,
+        {"degree": 4, "C": 10.0, "coef0": 1.0}, train_error=False),
 ]}
 
 
