@@ -312,3 +312,71 @@ def test_the_svm_decision_is_the_kernel_expansion_over_its_support_vectors():
     assert bool((s.argmax(1) == torch.from_numpy(sk.predict(x[:20].numpy()))).all())  # libsvm's vote
     with pytest.raises(ConfigError):
         svm.fit(x, y, C=0)
+
+
+def test_mlp_online_sdlm_pass_equals_autograd_steps_and_the_counts_are_the_papers():
+    from lenet1998.comparison import mlp
+
+    g = torch.Generator().manual_seed(0)
+    for sizes in ((30, 12, 10), (30, 16, 8, 10)):
+        a = mlp.build(sizes, torch.Generator().manual_seed(1))
+        b = mlp.MLP(sizes, [p.clone() for p in a.params])
+        x = torch.rand(25, sizes[0], generator=g) * 1.275 - 0.1
+        y = torch.randint(0, 10, (25,), generator=g)
+        t = mlp.targets(y)
+        eps = [torch.rand(p.shape, generator=g) * 0.01 for p in a.params]
+        order = torch.randperm(25, generator=g)
+        loss, _ = mlp.online_pass(a, eps, x, t, order)
+        ref = sum(mlp.reference_step(b, eps, x[i], t[i]) for i in order.tolist())
+        assert loss == pytest.approx(ref, rel=1e-5)
+        for p, q in zip(a.params, b.params):
+            torch.testing.assert_close(p, q, atol=1e-6, rtol=1e-5)
+    # Figs. 11-12 and Sec. III-C.5/6: the parameter counts of the paper's networks
+    counts = {(784, 300, 10): 238_510, (784, 1000, 10): 795_010, (400, 300, 10): 123_310,
+              (784, 300, 100, 10): 266_610, (784, 500, 150, 10): 469_160}
+    for sizes, n in counts.items():
+        m = mlp.MLP(sizes, [torch.zeros(o, i) if k == 0 else torch.zeros(o) for i, o in zip(sizes[:-1], sizes[1:])
+                            for k in (0, 1)])
+        assert m.parameters == n, sizes
+
+
+def test_mlp_curvature_is_the_gauss_newton_diagonal_of_a_naive_per_pattern_computation():
+    from lenet1998.comparison import mlp
+
+    m = mlp.build((6, 4, 10), torch.Generator().manual_seed(0))
+    x = torch.rand(5, 6, generator=torch.Generator().manual_seed(1))
+    h = mlp.gauss_newton_diagonal(m, x)
+    w1, b1, w2, b2 = [p.double() for p in m.params]
+    naive = [torch.zeros_like(p) for p in (w1, b1, w2, b2)]
+    for n in range(5):
+        xi = x[n].double()
+        a1 = w1 @ xi + b1
+        x1 = mlp.A * torch.tanh(mlp.S * a1)
+        a2 = w2 @ x1 + b2
+        fp = lambda a: mlp.A * mlp.S * (1 - torch.tanh(mlp.S * a) ** 2)  # noqa: E731
+        d2a2 = fp(a2) ** 2 * 2.0  # Gauss-Newton: d2E/dx^2 = 2 for E = sum (x - t)^2
+        for i in range(10):
+            for j in range(4):
+                naive[2][i, j] += d2a2[i] * x1[j] ** 2 / 5
+            naive[3][i] += d2a2[i] / 5
+        d2x1 = torch.tensor([sum(float(w2[i, j]) ** 2 * float(d2a2[i]) for i in range(10)) for j in range(4)],
+                            dtype=torch.float64)
+        d2a1 = fp(a1) ** 2 * d2x1
+        naive[0] += torch.outer(d2a1, xi * xi) / 5
+        naive[1] += d2a1 / 5
+    for got, want in zip(h, naive):
+        torch.testing.assert_close(got.double(), want, atol=1e-6, rtol=1e-4)
+
+
+@pytest.mark.data
+def test_a_short_real_mlp_run_trains_inside_a_declared_band():
+    from lenet1998.comparison.train import train
+
+    rec = train("mlp-300", options={"passes": 2}, train_subset=3000, test_subset=500, log=lambda *a: None)
+    f = rec["final"]
+    assert len(rec["metrics"]) == 2 and f["parameters"] == 238_510 and f["multiply_adds"] == 238_200
+    assert 3 < f["test_error"] < 20  # 3,000 digits, 2 passes (the paper: 4.7 % with 60,000 and 20 passes)
+    again = train("mlp-300", options={"passes": 2}, train_subset=3000, test_subset=500, log=lambda *a: None)
+    assert again["test_misses_idx"] == rec["test_misses_idx"]  # the seed fixes everything
+    d = train("dist-mlp-300", options={"passes": 1}, train_subset=1000, test_subset=200, log=lambda *a: None)
+    assert d["config"]["options"]["distortions"] is True and d["final"]["test_n"] == 200

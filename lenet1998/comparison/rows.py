@@ -16,6 +16,7 @@ import torch
 from lenet_repro.errors import ConfigError
 
 from . import knn, linear, pairwise, pca_quadratic, rbf_network, svm, tangent_distance
+from .mlp import MLP
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class Row:
     options: dict = field(default_factory=dict)  # defaults; each an ASSUMED reading (module docstrings)
     stochastic: bool = False  # does the seed change the result?
     train_error: bool = True  # is the error on the training set meaningful (not for a nearest-neighbour rule)?
+    network: tuple[int, ...] | None = None  # an online-SDLM network (mlp.py) of these sizes, trained by passes
+
+
+def _mlp(name, label, ref, sizes, input="regular", distortions=False):
+    return Row(name, label, ref, input, MLP, {"passes": 20, "distortions": distortions}, stochastic=True,
+               network=sizes)
 
 
 ROWS: dict[str, Row] = {r.name: r for r in [
@@ -47,6 +54,18 @@ ROWS: dict[str, Row] = {r.name: r for r in [
         train_error=False),
     Row("svm-poly-4", "SVM poly 4", "paper-fig9-svm-poly-4", "regular", svm.fit,
         {"degree": 4, "C": 10.0, "coef0": 1.0}, train_error=False),
+    _mlp("mlp-300", "28x28-300-10", "paper-fig9-28x28-300-10", (784, 300, 10)),
+    _mlp("dist-mlp-300", "[dist] 28x28-300-10", "paper-fig9-dist-28x28-300-10", (784, 300, 10), distortions=True),
+    _mlp("deslant-mlp-300", "[deslant 20x20] 28x28-300-10", "paper-fig9-deslant-20x20-28x28-300-10", (400, 300, 10),
+         input="deslant"),
+    _mlp("mlp-1000", "28x28-1000-10", "paper-fig9-28x28-1000-10", (784, 1000, 10)),
+    _mlp("dist-mlp-1000", "[dist] 28x28-1000-10", "paper-fig9-dist-28x28-1000-10", (784, 1000, 10), distortions=True),
+    _mlp("mlp-300-100", "28x28-300-100-10", "paper-fig9-28x28-300-100-10", (784, 300, 100, 10)),
+    _mlp("dist-mlp-300-100", "[dist] 28x28-300-100-10", "paper-fig9-dist-28x28-300-100-10", (784, 300, 100, 10),
+         distortions=True),
+    _mlp("mlp-500-150", "28x28-500-150-10", "paper-fig9-28x28-500-150-10", (784, 500, 150, 10)),
+    _mlp("dist-mlp-500-150", "[dist] 28x28-500-150-10", "paper-fig9-dist-28x28-500-150-10", (784, 500, 150, 10),
+         distortions=True),
 ]}
 
 
@@ -57,9 +76,10 @@ def get_row(name: str) -> Row:
 
 
 def features(images: torch.Tensor, version: str) -> torch.Tensor:
-    """uint8 (N, 28, 28) -> (N, D) float64 in [0, 1] for an input version."""
+    """uint8 (N, 28, 28) or float [0, 1] -> (N, D) float64 in [0, 1] for an input version."""
     if version == "regular":
-        return images.reshape(len(images), -1).double() / 255.0  # (N, 784)
+        x = images.double() / 255.0 if images.dtype == torch.uint8 else images.double()
+        return x.reshape(len(images), -1)  # (N, 784)
     if version == "deslant":
         from lenet1998.inputs.deslant import deslant
 

@@ -71,6 +71,13 @@ def _train(row, opts, seed, data_root, out: Path | None, train_subset, test_subs
         xte, yte = datasets.load("mnist", "test", data_root)
         if test_subset:
             xte, yte = xte[:test_subset], yte[:test_subset]
+    if row.network:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # per-pattern steps are too small to split: two threads ran 100x slower here
+        try:
+            return _train_network(row, opts, seed, xtr, ytr, xte, yte, out, holdout, started, t0, log)
+        finally:
+            torch.set_num_threads(threads)
     t_in = time.time()
     ftr, fte = features(xtr, row.input), features(xte, row.input)  # (N, D) float64
     input_seconds = time.time() - t_in
@@ -107,6 +114,82 @@ def _train(row, opts, seed, data_root, out: Path | None, train_subset, test_subs
     if out is not None:
         path = records.write_record(out, record)
         log(f"wrote {path}")
+    return record
+
+
+def _scaled(images, version: str) -> torch.Tensor:
+    """The network input: the version's pixels mapped to background -0.1, ink 1.175 (Sec. II-B), float32."""
+    return (-0.1 + 1.275 * features(images, version)).float()
+
+
+def _train_network(row: Row, opts: dict, seed: int, xtr, ytr, xte, yte, out: Path | None, holdout, started, t0,
+                   log) -> dict:
+    """Online SDLM (App. C) for the networks of Fig. 9 (lenet1998/comparison/mlp.py), LeNet-5's recipe:
+    the paper's schedule, h_kk on 500 random patterns before each pass, one constant random order; with
+    `distortions`, each pass takes its 60,000 patterns from LeNet-5's pool of 540,000 distorted copies +
+    the originals (lenet1998/distortions.py, the settled ranges)."""
+    from lenet1998.config import FAITHFUL
+    from lenet1998.distortions import DistortedPool
+    from lenet1998.seeds import generator
+
+    from . import mlp
+
+    passes = opts["passes"]
+    if isinstance(passes, bool) or not isinstance(passes, int) or passes < 1:
+        raise ConfigError(f"passes must be a positive integer, got {passes!r}")
+    cfg = FAITHFUL.replace(passes=passes, distortions=bool(opts["distortions"]))
+    m = mlp.build(row.network, generator(seed, "init"))
+    xte_in = _scaled(xte, row.input)
+    pool = DistortedPool(cfg, seed, xtr, ytr) if cfg.distortions else None
+    xtr_in = None if pool else _scaled(xtr, row.input)
+    order = torch.randperm(len(ytr), generator=generator(seed, "order"))
+    metrics, train_seconds, eval_seconds = [], 0.0, 0.0
+    for p in range(passes):
+        if pool:
+            imgs, labels = pool.patterns(pool.pass_indices(p))
+            x, y, o = _scaled(imgs, row.input), labels, torch.arange(len(labels))
+        else:
+            x, y, o = xtr_in, ytr, order
+        hidx = torch.randperm(len(y), generator=generator(seed, "hkk", p))[:cfg.hkk_patterns]
+        eta = cfg.rate(p)
+        eps = [eta / (cfg.mu + h) for h in mlp.gauss_newton_diagonal(m, x[hidx], cfg.hkk_output_curvature)]
+        ts = time.time()
+        loss, running = mlp.online_pass(m, eps, x, mlp.targets(y), o)
+        train_seconds += time.time() - ts
+        te = time.time()
+        missed = (m.predict(xte_in) != yte).nonzero().flatten()
+        eval_seconds += time.time() - te
+        row_m = {"pass": p + 1, "eta": eta, "train_loss": loss / len(y), "train_error_running": 100.0 * running / len(y),
+                 "test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed),
+                 "rate_min": float(min(e.min() for e in eps)), "rate_max": float(max(e.max() for e in eps))}
+        metrics.append(row_m)
+        log(f"{row.name} s{seed} pass {p + 1:2d}/{passes}: loss {row_m['train_loss']:.4f} running train err "
+            f"{row_m['train_error_running']:.2f}% test err {row_m['test_error']:.2f}%")
+    scores = m.scores(xte_in)
+    pred = scores.argmax(1)
+    missed = (pred != yte).nonzero().flatten().tolist()
+    ftr = _scaled(xtr, row.input)  # the final weights on the (undistorted) training set
+    tm = int((m.predict(ftr) != ytr).sum())
+    final = {"test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed), "test_n": len(yte),
+             "test_acc": 1 - len(missed) / len(yte), "train_error": 100.0 * tm / len(ytr), "train_misses": tm,
+             "train_n": len(ytr), "reject_for_0_5": reject_rate(scores, yte, REJECT_TARGET),
+             "parameters": m.parameters, "multiply_adds": m.connections,
+             "evaluated_on": (f"holdout: the last {holdout} training patterns" if holdout else "the MNIST test set")}
+    prov = provenance.collect("cpu")
+    prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
+                train_seconds=train_seconds, eval_seconds=eval_seconds)
+    config = {"row": row.name, "input": row.input, "options": opts, "sizes": list(row.network),
+              "train_subset": len(ytr) + (holdout or 0), "holdout": holdout}
+    record = {
+        "schema": records.SCHEMA, "run_id": f"{row.name}-s{seed}-{records.config_hash(config)}", "recipe": row.name,
+        "family": "comparison", "dataset": "mnist", "config": config, "seed": seed, "metrics": metrics,
+        "final": final, "test_misses_idx": missed, "test_predictions_missed": pred[missed].tolist(),
+        "provenance": prov,
+    }
+    log(f"{row.name}: test error {final['test_error']:.2f} % ({len(missed)} misses), train error "
+        f"{final['train_error']:.2f} %, {final['reject_for_0_5']:.1f} % rejected for 0.5 % error")
+    if out is not None:
+        log(f"wrote {records.write_record(out, record)}")
     return record
 
 
