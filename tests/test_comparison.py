@@ -374,9 +374,33 @@ def test_a_short_real_mlp_run_trains_inside_a_declared_band():
 
     rec = train("mlp-300", options={"passes": 2}, train_subset=3000, test_subset=500, log=lambda *a: None)
     f = rec["final"]
-    assert len(rec["metrics"]) == 2 and f["parameters"] == 238_510 and f["multiply_adds"] == 238_200
+    assert len(rec["metrics"]) == 2 and f["parameters"] == 238_510 and f["multiply_adds"] == 238_510
     assert 3 < f["test_error"] < 20  # 3,000 digits, 2 passes (the paper: 4.7 % with 60,000 and 20 passes)
     again = train("mlp-300", options={"passes": 2}, train_subset=3000, test_subset=500, log=lambda *a: None)
     assert again["test_misses_idx"] == rec["test_misses_idx"]  # the seed fixes everything
     d = train("dist-mlp-300", options={"passes": 1}, train_subset=1000, test_subset=200, log=lambda *a: None)
     assert d["config"]["options"]["distortions"] is True and d["final"]["test_n"] == 200
+
+
+def test_the_costs_of_figs_11_and_12_where_the_architecture_is_fully_known():
+    """Multiply-adds per recognition (Fig. 11) and stored variables (Fig. 12), in thousands as the paper
+    rounds them, for the models whose every size the paper gives."""
+    from lenet1998.comparison import knn, linear, mlp, pairwise, pca_quadratic, rbf_network
+
+    def k(v):
+        return round(v / 1000)
+
+    deslant_linear = linear.Linear(torch.zeros(401, 10))
+    assert (k(deslant_linear.multiply_adds), k(deslant_linear.parameters)) == (4, 4)
+    pw = pairwise.Pairwise(torch.zeros(785, 45))
+    assert (k(pw.multiply_adds), k(pw.parameters)) == (35, 35)  # the paper: 36 / 35
+    nn_ = knn.KNN(torch.zeros(60_000, 400), torch.zeros(60_000, dtype=torch.long))
+    assert (k(nn_.multiply_adds), k(nn_.parameters)) == (24_000, 24_000)
+    pq = pca_quadratic.PCAQuadratic(torch.zeros(784), torch.zeros(784, 40), torch.zeros(821, 10))
+    assert (k(pq.multiply_adds), k(pq.parameters)) == (40, 40)  # the paper: 39 / 40
+    rbf = rbf_network.RBFNetwork(torch.zeros(1000, 784), torch.ones(1000), torch.zeros(1001, 10))
+    assert (k(rbf.multiply_adds), k(rbf.parameters)) == (794, 794)
+    for sizes, paper in {(400, 300, 10): 123, (784, 1000, 10): 795, (784, 300, 100, 10): 267,
+                         (784, 500, 150, 10): 469}.items():
+        m = mlp.build(sizes, torch.Generator().manual_seed(0))
+        assert k(m.multiply_adds) == k(m.parameters) == paper, sizes

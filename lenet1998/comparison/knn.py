@@ -63,6 +63,10 @@ class KNN:
     def parameters(self) -> int:  # the stored variables (Fig. 12)
         return self.train.numel()
 
+    @property
+    def multiply_adds(self) -> int:  # per recognition (Fig. 11): a distance to every stored image
+        return self.train.numel()
+
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         d, i = nearest(self.train, x, self.k)
         return vote_scores(d, self.labels[i])

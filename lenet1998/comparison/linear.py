@@ -56,6 +56,10 @@ class Linear:
     def parameters(self) -> int:
         return self.weight.numel()
 
+    @property
+    def multiply_adds(self) -> int:  # per recognition (Fig. 11): one weighted sum per class
+        return (self.weight.shape[0] - 1) * self.weight.shape[1]
+
     def scores(self, x: torch.Tensor) -> torch.Tensor:  # (N, D) -> (N, 10)
         return with_bias(x.double()) @ self.weight
 

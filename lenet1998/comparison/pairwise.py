@@ -29,6 +29,10 @@ class Pairwise:
     def parameters(self) -> int:
         return self.weight.numel()
 
+    @property
+    def multiply_adds(self) -> int:  # per recognition (Fig. 11): 45 weighted sums
+        return (self.weight.shape[0] - 1) * self.weight.shape[1]
+
     def unit_outputs(self, x: torch.Tensor) -> torch.Tensor:  # (N, D) -> (N, 45)
         return with_bias(x.double()) @ self.weight
 

@@ -67,6 +67,11 @@ class PCAQuadratic:
     def parameters(self) -> int:  # Fig. 12 counts the projection and the classifier: 40 x 784 + 821 x 10
         return self.components.numel() + self.weight.numel()
 
+    @property
+    def multiply_adds(self) -> int:  # the projection, the products of pairs, the linear classifier (Fig. 11)
+        k = self.components.shape[1]
+        return self.components.numel() + k * (k + 1) // 2 + (self.weight.shape[0] - 1) * self.weight.shape[1]
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return quadratic_features((x.double() - self.mean) @ self.components, self.monomials)
 

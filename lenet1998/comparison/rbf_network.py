@@ -83,6 +83,10 @@ class RBFNetwork:
     def parameters(self) -> int:  # Fig. 12 counts centres + second-layer weights
         return self.centres.numel() + self.weight.numel()
 
+    @property
+    def multiply_adds(self) -> int:  # a distance to each centre, then the linear layer (Fig. 11)
+        return self.centres.numel() + (self.weight.shape[0] - 1) * self.weight.shape[1]
+
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         return with_bias(rbf_layer(x, self.centres, self.sigma)) @ self.weight
 

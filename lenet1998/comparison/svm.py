@@ -45,6 +45,10 @@ class SVM:
         sv = self.model.support_vectors_
         return int(sv.size + self.model.dual_coef_.size + self.model.intercept_.size)
 
+    @property
+    def multiply_adds(self) -> int:  # a dot product with every support vector (Fig. 11), the kernels' powers aside
+        return int(self.model.support_vectors_.size)
+
     def pairwise_decisions(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 45) decision values of the one-vs-one classifiers (PAIRS order), > 0 favouring the first class."""
         import numpy as np

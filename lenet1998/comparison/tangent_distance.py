@@ -96,6 +96,15 @@ class TangentDistance:
     def parameters(self) -> int:  # stored: the images and their tangent vectors
         return self.train.numel() + self.tangents.numel()
 
+    @property
+    def multiply_adds(self) -> int:
+        """Per recognition (Fig. 11), the prefilter's Euclidean distances (8x8 to all, 16x16 to the `coarse`
+        survivors) plus, per candidate, the 14 x 14 normal equations of the two-sided distance."""
+        n, d = len(self.train), self.train[0].numel()
+        coarse = self.coarse if self.coarse and self.coarse < n else 0
+        euclid = (n * d // 4 + coarse * d) if coarse else n * d
+        return euclid + self.prefilter * (14 * 14 * d + 14 * d)
+
     def candidates(self, x: torch.Tensor) -> torch.Tensor:
         """(N, prefilter) training indices: Euclidean at 8x8 down to `coarse`, then at 16x16 down to `prefilter`."""
         x = _as_images(x)

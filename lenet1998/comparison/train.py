@@ -91,7 +91,7 @@ def _train(row, opts, seed, data_root, out: Path | None, train_subset, test_subs
     missed = (pred != yte).nonzero().flatten().tolist()
     final = {"test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed), "test_n": len(yte),
              "test_acc": 1 - len(missed) / len(yte), "reject_for_0_5": reject_rate(scores, yte, REJECT_TARGET),
-             "parameters": model.parameters,
+             "parameters": model.parameters, "multiply_adds": model.multiply_adds,
              "evaluated_on": (f"holdout: the last {holdout} training patterns" if holdout else "the MNIST test set")}
     if row.train_error:
         tm = int((model.predict(ftr) != ytr).sum())
@@ -173,7 +173,7 @@ def _train_network(row: Row, opts: dict, seed: int, xtr, ytr, xte, yte, out: Pat
     final = {"test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed), "test_n": len(yte),
              "test_acc": 1 - len(missed) / len(yte), "train_error": 100.0 * tm / len(ytr), "train_misses": tm,
              "train_n": len(ytr), "reject_for_0_5": reject_rate(scores, yte, REJECT_TARGET),
-             "parameters": m.parameters, "multiply_adds": m.connections,
+             "parameters": m.parameters, "multiply_adds": m.multiply_adds,
              "evaluated_on": (f"holdout: the last {holdout} training patterns" if holdout else "the MNIST test set")}
     prov = provenance.collect("cpu")
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
