@@ -16,11 +16,15 @@ the same set are the same runs (reports/runner.py trains them once):
 - `ladder`: forward, 1998 -> textbook, one change per step (CHANGES order);
 - `ladder-back`: backward, textbook -> 1998, one change reverted per step (BACKWARD order: another
   order, so that its rows are other networks than the forward ladder's);
+- `ladder-back-tanh-first`: the first backward order tried (TANH_FIRST), kept because it shows where
+  the book's learning rate breaks: the scaled tanh at lr 0.9 sits at chance;
 - `alone-1998`: each change alone on the faithful network;
 - `alone-textbook`: each change alone reverted on the textbook network.
 The orders keep every ladder step off the degenerate points: the softmax output comes before the
-sigmoid going forward (a sigmoid cannot reach the -1 of the RBF codes), and the scaled tanh comes back
-before the RBF output going backward; the sigmoid against the RBF codes is measured alone (alone-1998).
+sigmoid going forward (a sigmoid cannot reach the -1 of the RBF codes), and going backward the optimizer
+comes back before the scaled tanh and the scaled tanh before the RBF output; the sigmoid against the
+RBF codes and the scaled tanh at the book's lr 0.9 are measured alone (alone-1998/sigmoid,
+alone-textbook/sigmoid) and in ladder-back-tanh-first.
 
 "minibatch" requires "sgd" (minibatch SGD replaces online plain SGD): a set holding it holds "sgd" too,
 so "sgd" alone reverted at the textbook end is online SDLM.
@@ -66,16 +70,22 @@ CHANGES: list[Change] = [
 ]
 BY_KEY = {c.key: c for c in CHANGES}
 ALL = frozenset(BY_KEY)
-# Backward order (the order in which the textbook end's changes are reverted)
-BACKWARD = ["xavier", "sigmoid", "softmax", "dense-c3", "avgpool", "unit-input", "10-passes", "reshuffle",
-            "constant-rate", "minibatch", "sgd"]
-assert sorted(BACKWARD) == sorted(BY_KEY)
+# Backward order (the order in which the textbook end's changes are reverted). The optimizer goes back
+# before the squashing function: the book's minibatch SGD at lr 0.9 with the scaled tanh sits at chance
+# (alone-textbook/sigmoid, and TANH_FIRST below), and the scaled tanh before the RBF output.
+BACKWARD = ["xavier", "minibatch", "sgd", "sigmoid", "softmax", "10-passes", "reshuffle", "constant-rate",
+            "dense-c3", "avgpool", "unit-input"]
+# The first backward order tried, kept as a record of the degeneracy it ran into: the scaled tanh back
+# at step 2 while minibatch SGD still runs at lr 0.9 -- at chance from there until the optimizer returns.
+TANH_FIRST = ["xavier", "sigmoid", "softmax", "dense-c3", "avgpool", "unit-input", "10-passes", "reshuffle",
+              "constant-rate", "minibatch", "sgd"]
+assert sorted(BACKWARD) == sorted(BY_KEY) == sorted(TANH_FIRST)
 
-GROUPS = ("ladder", "ladder-back", "alone-1998", "alone-textbook")
+GROUPS = ("ladder", "ladder-back", "alone-1998", "alone-textbook", "ladder-back-tanh-first")
 ENDPOINT_1998 = "ladder/00-faithful"
 ENDPOINT_TEXTBOOK = f"ladder/{len(CHANGES):02d}-{CHANGES[-1].key}"
-REFERENCE_END = {"ladder": ENDPOINT_1998, "alone-1998": ENDPOINT_1998,
-                 "ladder-back": ENDPOINT_TEXTBOOK, "alone-textbook": ENDPOINT_TEXTBOOK}
+REFERENCE_END = {"ladder": ENDPOINT_1998, "alone-1998": ENDPOINT_1998, "ladder-back": ENDPOINT_TEXTBOOK,
+                 "alone-textbook": ENDPOINT_TEXTBOOK, "ladder-back-tanh-first": ENDPOINT_TEXTBOOK}
 
 
 def overrides_of(applied: frozenset[str] | set[str]) -> dict:
@@ -116,15 +126,17 @@ def rows() -> list[Row]:
         applied.add(c.key)
         out.append(Row(f"ladder/{k:02d}-{c.key}", "ladder", f"{k}. + {c.what}: {c.new}",
                        frozenset(applied), k, c.key))
-    out.append(Row("ladder-back/00-textbook", "ladder-back", "0. the textbook network (d2l classic on MNIST)",
-                   ALL, 0))
-    left = set(ALL)
-    for k, key in enumerate(BACKWARD, start=1):
-        c = BY_KEY[key]
-        left.discard(key)
-        old = "online SDLM" if key == "sgd" else c.old
-        out.append(Row(f"ladder-back/{k:02d}-{key}", "ladder-back", f"{k}. - {c.what}: back to {old}",
-                       frozenset(left), k, key))
+    for group, order in (("ladder-back", BACKWARD), ("ladder-back-tanh-first", TANH_FIRST)):
+        out.append(Row(f"{group}/00-textbook", group, "0. the textbook network (d2l classic on MNIST)", ALL, 0))
+        left = set(ALL)
+        for k, key in enumerate(order, start=1):
+            c = BY_KEY[key]
+            left.discard(key)
+            old = ("online SDLM" if key == "sgd" else "online plain SGD (rate 2 eta)" if key == "minibatch"
+                   and "sgd" in left else c.old)
+            out.append(Row(f"{group}/{k:02d}-{key}", group, f"{k}. - {c.what}: back to {old}", frozenset(left), k, key))
+    tanh_first = [r for r in out if r.group == "ladder-back-tanh-first"]
+    out = [r for r in out if r.group != "ladder-back-tanh-first"]
     for c in CHANGES:
         applied = {c.key, *c.requires}
         new = "minibatch SGD (batch 256, lr 0.9)" if c.key == "minibatch" else c.new
@@ -135,7 +147,7 @@ def rows() -> list[Row]:
         old = "online SDLM" if c.key == "sgd" else ("online plain SGD (rate 2 eta)" if c.key == "minibatch" else c.old)
         out.append(Row(f"alone-textbook/{c.key}", "alone-textbook", f"{c.what}: back to {old}",
                        frozenset(left), change=c.key))
-    return out
+    return out + tanh_first
 
 
 # The Xavier row explained (issue 11): beside the book's init alone under SDLM (alone-1998/xavier), the
@@ -151,7 +163,7 @@ XAVIER_ROWS = [
 
 
 def endpoint_seeds_ids() -> set[str]:
-    return {ENDPOINT_1998, ENDPOINT_TEXTBOOK, "ladder-back/00-textbook"}
+    return {ENDPOINT_1998, ENDPOINT_TEXTBOOK, "ladder-back/00-textbook", "ladder-back-tanh-first/00-textbook"}
 
 
 def textbook_config(recipe=None):

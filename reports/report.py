@@ -146,7 +146,7 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
         ar.endpoint_agreement(outcomes) + "\n",
     ]
     for group in ablations.GROUPS:
-        parts += [f"### Table 3{'abcd'[ablations.GROUPS.index(group)]}. {ar.TITLES[group]}\n",
+        parts += [f"### Table 3{'abcde'[ablations.GROUPS.index(group)]}. {ar.TITLES[group]}\n",
                   _md(ar.table(outcomes, group))]
     parts += [
         "CSV and LaTeX (booktabs) versions of these tables: `tables/ablation-*.csv`, `tables/ablation-*.tex`.\n",

@@ -121,7 +121,7 @@ def test_the_questions_get_a_verdict_from_both_ends():
 
 def test_tables_are_written_as_csv_and_booktabs_latex(tmp_path):
     paths = ar.write_tables(_study({"sigmoid": 50}), tmp_path)
-    assert len(paths) == 8
+    assert len(paths) == 2 * len(ablations.GROUPS)
     tex = (tmp_path / "tables" / "ablation-ladder.tex").read_text()
     assert "\\toprule" in tex and "\\bottomrule" in tex and "\\label{tab:ablation-ladder}" in tex
     import pandas as pd
