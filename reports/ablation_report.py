@@ -307,6 +307,11 @@ def gap_paragraph(outcomes: list[Outcome]) -> str:
                      f"here {ladder_sum:+.2f} on average.)")
     a = [c.alone_1998.diff for c in cs if c.alone_1998]
     t = [c.alone_textbook.diff for c in cs if c.alone_textbook]
+    chance = [r.id for grp in ("alone-1998", "alone-textbook") for r in ablations.rows()
+              if r.group == grp and (e := errors(runs_of(outcomes, r.id))) and sum(e) / len(e) > CHANCE]
+    if chance:
+        parts.append(f"The sums below include {len(chance)} rows at chance ({', '.join(chance)}): there one change "
+                     f"alone breaks the network, which is interaction in its plainest form.")
     if len(a) == len(cs):
         inter = g.diff - sum(a)
         parts.append(f"Each change alone on the 1998 network adds up to {sum(a):+.2f} points: if the changes were "
