@@ -114,7 +114,8 @@ def get_recipe(name: str) -> Recipe:
     try:
         return RECIPES[name]
     except KeyError:
+        from lenet1998.comparison.rows import ROWS
         from lenet1998.recipes import LENET1998_RECIPES
 
-        known = ", ".join([*RECIPES, *LENET1998_RECIPES])
+        known = ", ".join([*RECIPES, *LENET1998_RECIPES, *ROWS])
         raise ConfigError(f"unknown recipe {name!r}; choose one of: {known}") from None

@@ -91,15 +91,12 @@ def check(result: dict | str | os.PathLike, reference_id: str | None = None,
         raise RecordError("not a lenet-repro run record (no 'final'/'dataset'); pass a result.json from `lenet train`")
     if reference_id and reference_id.startswith(own_references.PREFIX):
         own = own_references.get(reference_id, references)
-        why = own.mismatch(rec)
+        why = own.mismatch(rec)  # the row's own config and split (covers the checks below)
         if why:
             raise ConfigError(why)
-        value, interval = _value_and_interval(rec, own.reference)
-        r = own.reference
-        return Verdict(r.verdict(value, interval), r, value, interval,
-                       {"reference_low": r.low, "reference_high": r.high, "kind": r.kind, "seeds": r.n_builds,
-                        "test_misses": rec["final"].get("test_misses"), "test_n": rec["final"].get("test_n")})
-    ref = get_reference(reference_id) if reference_id else default_reference(rec)
+        ref = own.reference
+    else:
+        ref = get_reference(reference_id) if reference_id else default_reference(rec)
     if ref is None:
         raise ConfigError(f"no default reference for recipe {rec.get('recipe')!r}; pass --reference ID")
     if rec.get("config", {}).get("holdout") and ref.metric.startswith("test"):
@@ -110,7 +107,7 @@ def check(result: dict | str | os.PathLike, reference_id: str | None = None,
                           f"choose a reference for {rec['dataset']}")
     value, interval = _value_and_interval(rec, ref)
     return Verdict(ref.verdict(value, interval), ref, value, interval,
-                   {"reference_low": ref.low, "reference_high": ref.high, "kind": ref.kind,
+                   {"reference_low": ref.low, "reference_high": ref.high, "kind": ref.kind, "n": ref.n_builds,
                     "test_misses": rec["final"].get("test_misses"), "test_n": rec["final"].get("test_n")})
 
 

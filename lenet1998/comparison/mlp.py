@@ -33,9 +33,10 @@ def squash(a: torch.Tensor) -> torch.Tensor:
 
 
 def targets(y: torch.Tensor) -> torch.Tensor:
-    t = -torch.ones(len(y), 10, dtype=torch.float32)
-    t[torch.arange(len(y)), y] = 1.0
-    return t
+    """(N,) labels -> (N, 10) float32 +-1 targets (linear.targets, the same code)."""
+    from .linear import targets as pm1
+
+    return pm1(y).float()
 
 
 @dataclass

@@ -15,13 +15,12 @@ scaled below one vote, so that Fig. 10 can reject on them).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
 import torch
 
 from lenet_repro.errors import ConfigError
 
-PAIRS = list(combinations(range(10), 2))  # libsvm's order of the one-vs-one classifiers
+from .pairwise import PAIRS  # (i, j), i < j: also libsvm's order of its one-vs-one classifiers
 
 
 def kernel(u: torch.Tensor, v: torch.Tensor, degree: int, gamma: float, coef0: float) -> torch.Tensor:
