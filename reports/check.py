@@ -69,6 +69,11 @@ def _value_and_interval(result: dict, ref: Reference):
 
 def default_reference(record: dict) -> Reference | None:
     """The headline reference of a run record's recipe (`lenet check` without --reference)."""
+    if record.get("family") == "comparison":  # a Fig. 9 row: the paper's number for it
+        from lenet1998.comparison.rows import ROWS
+
+        row = ROWS.get(record.get("recipe", ""))
+        return get_reference(row.reference) if row else None
     if record.get("family") == "lenet1998":
         from lenet1998.published import comparable_recipe
 

@@ -46,7 +46,7 @@ RAY_INSTALL_HINT = "pip install -e '.[ray]'"
 
 @dataclass
 class Unit:
-    kind: str  # "lockstep" | "textbook"
+    kind: str  # "lockstep" | "textbook" | "comparison"
     items: list[tuple[RunItem, Path]]  # (run, its folder in the report's cache)
 
     @property
@@ -56,7 +56,7 @@ class Unit:
 
     @property
     def family(self) -> str:
-        return "modern" if self.kind == "textbook" else "lenet1998"
+        return {"textbook": "modern", "lockstep": "lenet1998", "comparison": "comparison"}[self.kind]
 
     def cpus(self, task_cpus: int = TASK_CPUS) -> int:
         return max(1, min(task_cpus, len(self.items))) if self.kind == "lockstep" else task_cpus
@@ -72,9 +72,9 @@ def group_size(n_faithful: int, workers: int, cores: int = TASK_CPUS) -> int:
 
 
 def make_units(todo_modern: list[tuple[RunItem, Path]], todo_1998: list[tuple[RunItem, Path]],
-               group_size: int = LOCKSTEP_GROUP) -> list[Unit]:
-    """Textbook runs one per unit; faithful runs in lockstep groups of the same data split, distortion
-    runs first and among themselves (they need the most memory)."""
+               group_size: int = LOCKSTEP_GROUP, todo_comparison: list[tuple[RunItem, Path]] = ()) -> list[Unit]:
+    """Textbook and comparison runs one per unit; faithful runs in lockstep groups of the same data
+    split, distortion runs first and among themselves (they need the most memory)."""
     from lenet1998.recipes import LENET1998_RECIPES
 
     units = [Unit("textbook", [x]) for x in todo_modern]
@@ -84,7 +84,7 @@ def make_units(todo_modern: list[tuple[RunItem, Path]], todo_1998: list[tuple[Ru
         group.sort(key=lambda x: not (x[0].overrides.get("distortions", False)
                                       or LENET1998_RECIPES[x[0].experiment.recipe].distortions))
         units += [Unit("lockstep", group[i:i + group_size]) for i in range(0, len(group), group_size)]
-    return units
+    return units + [Unit("comparison", [x]) for x in todo_comparison]
 
 
 # ---- one unit, wherever it runs ---------------------------------------------------------------------
@@ -94,6 +94,9 @@ def execute_unit(unit: Unit, device: str = "auto", data_root=None, threads: int 
     if unit.kind == "textbook":
         it, d = unit.items[0]
         return [_textbook(it, d, device, data_root, threads)]
+    if unit.kind == "comparison":
+        it, d = unit.items[0]
+        return [_comparison(it, d, data_root)]
     from lenet1998.data import load_mnist
     from lenet1998.recipes import LENET1998_RECIPES
     from lenet1998.train import RunSpec, train_runs
@@ -124,6 +127,22 @@ def _textbook(item: RunItem, d: Path, device: str, data_root, threads: int) -> d
         return train(recipe, seed=item.seed, device=device, data_root=data_root, out_dir=d,
                      train_subset=item.train_subset, test_subset=item.test_subset, resume=True,
                      log=lambda s: print(s, file=f, flush=True))
+
+
+def _comparison(item: RunItem, d: Path, data_root) -> dict:
+    """One Fig. 9 row (lenet1998/comparison/train.py), resuming a network's checkpoint; its log in train.log."""
+    from lenet1998.comparison.train import train
+    from lenet_repro.errors import path_error
+
+    log_path = atomic.ensure_dir(d, "--out") / "train.log"
+    try:
+        f = open(log_path, "a")
+    except OSError as e:
+        raise path_error(log_path, e, flag="--out") from None
+    with f:
+        return train(item.experiment.recipe, options=item.overrides, seed=item.seed, data_root=data_root, out_dir=d,
+                     train_subset=item.train_subset, test_subset=item.test_subset, holdout=item.holdout,
+                     resume=True, log=lambda s: print(s, file=f, flush=True))
 
 
 # ---- here -----------------------------------------------------------------------------------------
@@ -368,7 +387,7 @@ def _ray_task(payload: dict, device: str, data_root, cpus: int, driver_argv: lis
 
 def _dataset(item: RunItem) -> str:
     """The dataset a run trains on (what its node must have)."""
-    if item.experiment.family == "lenet1998":
+    if item.experiment.family in ("lenet1998", "comparison"):
         return "mnist"
     from modern.recipes import get_recipe
 

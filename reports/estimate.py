@@ -37,7 +37,7 @@ def _work(rec: dict) -> float:
     """Patterns x passes (faithful) or examples x epochs (textbook) a record trained on."""
     cfg = rec["config"]
     n = rec["final"].get("train_n") or cfg.get("train_subset") or 60_000
-    return n * (cfg.get("passes") or cfg.get("epochs") or 1)
+    return n * (cfg.get("passes") or cfg.get("epochs") or (cfg.get("options") or {}).get("passes") or 1)
 
 
 def _item_work(it: RunItem) -> float:
@@ -47,13 +47,18 @@ def _item_work(it: RunItem) -> float:
     n = (it.train_subset or 60_000) - (it.holdout or 0)
     if it.experiment.family == "modern":
         return n * get_recipe(it.experiment.recipe).with_overrides(**it.overrides).epochs
+    if it.experiment.family == "comparison":
+        from lenet1998.comparison.rows import get_row
+        from lenet1998.comparison.train import resolve_options
+
+        return n * resolve_options(get_row(it.experiment.recipe), it.overrides).get("passes", 1)
     return n * LENET1998_RECIPES[it.experiment.recipe].replace(**it.overrides).passes
 
 
 def record_cost(rec: dict) -> Cost:
     p = rec["provenance"]
     cores = p.get("cpu_count") or TASK_CPUS
-    if rec["family"] == "modern":
+    if rec["family"] in ("modern", "comparison"):
         return Cost(float(p.get("train_seconds") or p["wall_seconds"]) * cores,
                     max(0.0, float(p["wall_seconds"]) - float(p.get("train_seconds") or p["wall_seconds"])) * cores,
                     "record")
@@ -62,7 +67,8 @@ def record_cost(rec: dict) -> Cost:
 
 
 def item_costs(plan: list[RunItem], out: Path) -> dict[str, Cost]:
-    """Cost of every plan item: its record, else scaled from similar recorded runs."""
+    """Cost of every plan item: its record, else scaled from similar recorded runs (an item with no similar
+    recorded run is left out: `estimate` counts it as not estimated)."""
     from lenet_repro import records
     from lenet_repro.errors import LenetError
 
@@ -100,15 +106,13 @@ def item_costs(plan: list[RunItem], out: Path) -> dict[str, Cost]:
                 costs[it.key] = Cost(statistics.median(r[0] for r in rate[key]) * w,
                                      statistics.median(r[1] for r in rate[key]) * w, key[0])
                 break
-        else:
-            raise ConfigError(f"no recorded run of the {it.experiment.family} family to estimate "
-                              f"{it.key} from; run one first")
+        # else: nothing recorded to scale from (a family none of whose runs has run yet): left out
     return costs
 
 
 def unit_seconds(u: Unit, costs: dict[str, Cost], cores: int = TASK_CPUS) -> float:
     c = [costs[it.key] for it, _ in u.items]
-    if u.kind == "textbook":
+    if u.kind in ("textbook", "comparison"):
         return (c[0].train_core_s + c[0].eval_core_s) / cores
     return sum(x.train_core_s for x in c) / min(len(c), cores) + sum(x.eval_core_s for x in c) / cores
 
@@ -141,12 +145,16 @@ def estimate(plan: list[RunItem], out: Path, workers_list: list[int], cores: int
     sources: dict[str, int] = {}
     for c in costs.values():
         sources[c.source] = sources.get(c.source, 0) + 1
+    if len(costs) < len(plan):
+        sources["none"] = len(plan) - len(costs)
+    plan = [it for it in plan if it.key in costs]
     modern = [(it, run_dir(out, it)) for it in plan if it.experiment.family == "modern"]
     faithful = [(it, run_dir(out, it)) for it in plan if it.experiment.family == "lenet1998"]
+    cmp = [(it, run_dir(out, it)) for it in plan if it.experiment.family == "comparison"]
     res = []
     for n in workers_list:
         g = group_size(len(faithful), n, cores)
-        units = make_units(modern, faithful, g)
+        units = make_units(modern, faithful, g, cmp)
         d = [unit_seconds(u, costs, cores) for u in units]
         i = max(range(len(d)), key=d.__getitem__)
         total = sum(d)
@@ -161,7 +169,9 @@ def _h(s: float) -> str:
 def format_estimate(profile: str, ests: list[Estimate], sources: dict, cores: int = TASK_CPUS) -> str:
     n = sum(sources.values())
     how = ", ".join(f"{v} from {'their records' if k == 'record' else 'runs of the same ' + k}"
-                    for k, v in sorted(sources.items()))
+                    for k, v in sorted(sources.items()) if k != "none")
+    if sources.get("none"):
+        how += f"; {sources['none']} not estimated: no recorded run of their kind yet, left out of the times below"
     lines = [f"profile {profile}: {n} runs ({how}); workers of {cores} cores, lockstep groups sized per worker count",
              f"{'workers':>8} {'expected wall':>14} {'lower bound':>12} {'units':>6} {'group':>6}  critical path (longest unit)"]
     for e in ests:

@@ -13,6 +13,10 @@ Groups:
   coefficient's curvature sum x^2 / (sum x)^2), on the held-out 10,000; the defaults are chosen from it
   by the rule in reports/selection.py, the paper's own diagnostics first, held-out error second;
 - open-choices: the other readings of what the paper leaves open or contradicts, one at a time;
+- fig6: LeNet-5 trained on the first 15,000 and 30,000 training digits, with and without distortions
+  (Fig. 6; its 60,000 points are the faithful group's runs);
+- comparison, comparison-holdout: the other classifiers of Fig. 9 (lenet1998/comparison/, reports/comparison.py)
+  on the test digits, and their open options on the held-out 10,000;
 - ladder, ladder-back, alone-1998, alone-textbook: the ablation study between the faithful recipe and
   the textbook network on MNIST (reports/ablations.py): forward and backward ladders, each change alone
   from either end.
@@ -29,21 +33,22 @@ from lenet1998.config import FAITHFUL
 from lenet1998.recipes import LENET1998_RECIPES
 from lenet_repro.errors import ConfigError
 
-from . import ablations
+from . import ablations, comparison
 
 
 @dataclass(frozen=True)
 class Experiment:
     id: str  # unique, path-like: "<group>/<name>"
     group: str
-    family: str  # modern | lenet1998
+    family: str  # modern | lenet1998 | comparison
     recipe: str
     label: str
-    overrides: dict = field(default_factory=dict)  # recipe / LeNet5Config overrides
+    overrides: dict = field(default_factory=dict)  # recipe / LeNet5Config / comparison-row option overrides
     headline: bool = False  # gets the profile's headline seed count
     step: int | None = None  # position on the ablation ladder
     holdout: bool = False  # evaluate on held-out training patterns instead of the test set
     train_eval: str = "every-pass"  # lenet1998 RunSpec.train_eval: "last-pass" for the ablation study's rows
+    train_size: int | None = None  # training digits (Fig. 6: 15,000 / 30,000); None = the profile's
 
 
 J_VALUES = (0.1, 1.0, 3.0, 10.0, 30.0)
@@ -127,6 +132,8 @@ OPEN_CHOICES: list[tuple[str, str, dict]] = [
     ("rbf-trainable", "RBF prototypes trainable", {"rbf_trainable": True}),
 ]
 
+FIG6_SIZES = (15_000, 30_000)  # Sec. III-B: "15,000, 30,000, and 60,000 examples" (60,000: the faithful group)
+
 TEXTBOOK = ["classic", "d2l-2nd", "zh-1st", "djl", "exercise-maxpool", "exercise-relu", "exercise-channels",
             "exercise-mnist"]
 
@@ -152,6 +159,10 @@ def experiments(group: str | None = None) -> list[Experiment]:
                for name, key in DISTORTION_TYPES.items()]
     ex.append(Experiment("faithful/lenet5-lush-demo", "faithful", "lenet1998", "lenet5-lush-demo",
                          "LeNet-5 as LeCun's Lush demo trains it"))
+    ex += [Experiment(f"fig6/{recipe.removeprefix('lenet5-1998')[1:] or 'plain'}-{n // 1000}k", "fig6", "lenet1998",
+                      recipe, f"LeNet-5 on {n:,} training digits" + (" with distortions" if "dist" in recipe else ""),
+                      train_size=n)
+           for recipe in ("lenet5-1998", "lenet5-1998-distortions") for n in FIG6_SIZES]
     ex += [Experiment(f"readings/{key}", "readings", "lenet1998", "lenet5-1998", label, over, holdout=True)
            for key, label, over in reading_combinations()]
     ex += [Experiment(f"open-choices/{key}", "open-choices", "lenet1998", "lenet5-1998", label, over)
@@ -162,6 +173,11 @@ def experiments(group: str | None = None) -> list[Experiment]:
            for r in ablations.rows()]
     ex += [Experiment(i, ablations.XAVIER_GROUP, "lenet1998", "lenet5-1998", label, over, train_eval="last-pass")
            for i, label, over in ablations.XAVIER_ROWS]
+    from lenet1998.comparison.rows import ROWS
+
+    ex += [Experiment(f"comparison/{name}", "comparison", "comparison", name, row.label) for name, row in ROWS.items()]
+    ex += [Experiment(i, "comparison-holdout", "comparison", name, f"{ROWS[name].label}, {', '.join(f'{k} = {v}' for k, v in o.items())}",
+                      o, holdout=True) for i, name, o in comparison.holdout_experiments()]
     return [e for e in ex if group in (None, e.group)]
 
 
@@ -182,23 +198,39 @@ class Profile:
     holdout: int = 10_000  # held-out training patterns for the j and distortion sweeps
     textbook_seeds: int | None = None  # seeds of the classic textbook row (None = headline_seeds)
     lush_seeds: int = 1  # seeds of the Lush-demo row
-    groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "distortion-sweep", "readings", "open-choices",
-                               *ablations.GROUPS, ablations.XAVIER_GROUP)
+    fig6_seeds: int = 1  # seeds per Fig. 6 point (15,000 and 30,000 digits, with and without distortions)
+    comparison_seeds: int = 1  # seeds of a stochastic Fig. 9 row (a deterministic one gets 1)
+    comparison_rows: tuple[str, ...] | None = None  # the Fig. 9 rows run (None = all)
+    groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "distortion-sweep", "fig6", "readings",
+                               "open-choices", *ablations.GROUPS, ablations.XAVIER_GROUP, "comparison",
+                               "comparison-holdout")
     note: str = ""
+
+
+def _cheap_rows() -> tuple[str, ...]:
+    """The Fig. 9 rows that fit in minutes: the classical ones but the SVM and the tangent distance."""
+    from lenet1998.comparison.rows import ROWS
+
+    return tuple(n for n, r in ROWS.items() if not r.network and n not in comparison.EXPENSIVE)
 
 
 PROFILES = {
     "smoke": Profile("smoke", 1, 1, train_subset=500, test_subset=300, epochs=1, passes=1, ablation_passes=1,
-                     ablation_pass_scale=0.0, holdout=100, note="seconds: tiny subsets, one epoch/pass; checks the whole pipeline (CI)"),
+                     ablation_pass_scale=0.0, holdout=100, comparison_rows=("linear", "knn-euclidean", "mlp-300"),
+                     note="seconds: tiny subsets, one epoch/pass; checks the whole pipeline (CI)"),
     "quick": Profile("quick", 1, 1, passes=None, ablation_passes=2, ablation_pass_scale=0.1,
+                     comparison_rows=_cheap_rows(),
+                     groups=("textbook", "faithful", "j-sweep", "distortion-sweep", "fig6", "readings", "open-choices",
+                             *ablations.GROUPS, ablations.XAVIER_GROUP, "comparison"),
                      note="minutes: one seed of everything at full length, except the ablations: one seed, 2 passes "
-                          "(the ablation study: a tenth of its passes, 2 or 1) -- their numbers are not the study's"),
+                          "(the ablation study: a tenth of its passes, 2 or 1) -- their numbers are not the study's; "
+                          "of Fig. 9 only the classical rows that fit in minutes, with their default options"),
     "full": Profile("full", 10, 1, sweep_seeds=2, distortion_seeds=10, textbook_seeds=5, lush_seeds=3,
-                    ablation_seeds=5,
+                    ablation_seeds=5, fig6_seeds=3, comparison_seeds=3,
                     note="the replication: full length everywhere, 10 seeds for the headline rows (plain and with "
                          "distortions) and the ablation study's two endpoints, 5 for every other row of the ablation "
                          "study, for the classic textbook row and for the textbook recipe on MNIST, 3 for the Lush "
-                         "demo, 2 per held-out sweep and reading"),
+                         "demo, per Fig. 6 point and per stochastic Fig. 9 row, 2 per held-out sweep and reading"),
 }
 
 
@@ -234,8 +266,17 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
         if only and not any(fnmatch.fnmatch(ex.id, pat.strip()) or pat.strip() in ex.id
                             for pat in only.split(",")):
             continue
-        if ex.group in ("j-sweep", "distortion-sweep", "readings"):
+        if ex.family == "comparison" and prof.comparison_rows is not None and ex.recipe not in prof.comparison_rows:
+            continue
+        if ex.family == "comparison":
+            from lenet1998.comparison.rows import ROWS
+
+            stochastic = ROWS[ex.recipe].stochastic
+            n = (seeds or (prof.comparison_seeds if ex.group == "comparison" else prof.sweep_seeds)) if stochastic else 1
+        elif ex.group in ("j-sweep", "distortion-sweep", "readings"):
             n = seeds or prof.sweep_seeds
+        elif ex.group == "fig6":
+            n = seeds or prof.fig6_seeds
         elif ex.recipe.endswith("distortions") and prof.distortion_seeds:
             n = seeds or prof.distortion_seeds
         elif ex.recipe == "lenet5-lush-demo":
@@ -247,7 +288,12 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
         else:
             n = seeds or (prof.headline_seeds if ex.headline else prof.other_seeds)
         over = dict(ex.overrides)
-        if ex.family == "modern":
+        if ex.family == "comparison":
+            from lenet1998.comparison.rows import ROWS
+
+            if ROWS[ex.recipe].network and prof.passes:
+                over["passes"] = prof.passes
+        elif ex.family == "modern":
             if prof.epochs:
                 over["epochs"] = prof.epochs
         elif ex.group in (*ablations.GROUPS, ablations.XAVIER_GROUP):
@@ -255,11 +301,15 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
                 own = LENET1998_RECIPES[ex.recipe].replace(**over).passes
                 over["passes"] = max(1, round(own * prof.ablation_pass_scale))
         else:
-            passes = prof.passes if ex.group == "faithful" else (prof.ablation_passes or prof.passes)
+            passes = prof.passes if ex.group in ("faithful", "fig6") else (prof.ablation_passes or prof.passes)
             if passes and not (ex.recipe == "lenet5-lush-demo" and prof.passes is None):
                 over["passes"] = passes  # (the Lush demo keeps its own 30 passes at full length)
-        items += [RunItem(ex, s, over, prof.train_subset, prof.test_subset, prof.holdout if ex.holdout else None)
-                  for s in range(n)]
+        train = prof.train_subset
+        if ex.train_size:  # a fraction of the training set: of the profile's subset when it has one
+            train = ex.train_size * prof.train_subset // 60_000 if prof.train_subset else ex.train_size
+        # (a comparison row checks that a held-out run names no test subset; the 1998 runs' keys keep theirs)
+        test = None if ex.holdout and ex.family == "comparison" else prof.test_subset
+        items += [RunItem(ex, s, over, train, test, prof.holdout if ex.holdout else None) for s in range(n)]
     if only and not items:
         raise ConfigError(f"--only {only!r} matches no experiment; ids look like textbook/classic, "
                           f"faithful/lenet5-1998, ladder/03-avgpool, alone-1998/softmax, j-sweep/j=10, distortion-sweep/x1")

@@ -163,6 +163,23 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
     return parts
 
 
+def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
+    """Figs. 9-12: the paper's comparison with our numbers (reports/comparison.py, comparison_report.py)."""
+    from . import comparison, comparison_report as cr
+
+    design = comparison.__doc__.split("\n\n", 1)[1].strip()
+    off = cr.disagreements(outcomes)
+    return [
+        "## Figs. 9-12. The paper's comparison\n",
+        cr.__doc__.split("\n\n", 1)[1].strip() + "\n",
+        "### Fig. 9: test error on the 10,000 MNIST test digits\n", _md(cr.fig9_table(outcomes)),
+        fig("fig9", "The paper's Fig. 9 and ours, row by row (log scale; ours with its 95 % interval)"),
+        ("Where ours and the paper's disagree:\n\n" + "\n".join(off) + "\n" if off else ""),
+        "### Figs. 10-12: rejection, multiply-adds per recognition and variables stored\n", _md(cr.costs_table(outcomes)),
+        "### The options chosen on held-out digits\n", design + "\n", _md(cr.holdout_table(outcomes)),
+    ]
+
+
 def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str, started: float,
                  data_root=None, log=print) -> Path:
     from lenet1998.config import FAITHFUL
@@ -202,8 +219,10 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         p = made.get(name)
         return f"![{caption}](figures/{p.name})\n\n_{caption}_\n" if p else f"_({name}: no runs for it)_\n"
 
-    from . import ablation_report, own_references
+    from . import ablation_report, comparison_report, fig6, own_references
 
+    made["fig6"] = fig6.figure(outcomes, figs / "fig6_training_set_size.png")
+    made["fig9"] = comparison_report.bar_chart(outcomes, figs / "fig9_comparison.png")
     made["ablation_waterfall"] = ablation_report.waterfall(outcomes, figs / "ablation_waterfall.png")
     ablation_report.write_tables(outcomes, out)
     own_references.write(outcomes, out)
@@ -231,7 +250,6 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "Effective SDLM learning rates eta / (mu + h_kk) in the first pass:\n", _md(_rate_spread(outcomes)),
         fig("learning_curves", "Training and test error vs pass (cf. the paper's Fig. 5)"),
         fig("misses", "The misclassified test digits of the best faithful model (cf. Fig. 8)"),
-        "For context, the paper's Fig. 9 (test error %, MNIST):\n", _md(tables.table_fig9()),
         _input_statistics(data_root) if faithful else "",
         "## The open readings, jointly\n\nThe paper leaves open (or states twice) how the S2/S4 window combines "
         "its inputs, the init's divisor, how the subsampling coefficients and biases start, and what "
@@ -252,6 +270,11 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         f"the last 10,000; the comparison is against the default ranges ({sweep_default_id('distortion-sweep')}).\n",
         _md(tables.table_sweep(outcomes, "distortion-sweep")),
         fig("distortions", "Training digits and distorted copies at each factor of the sweep"),
+        *comparison_section(outcomes, fig),
+        "## Fig. 6. LeNet-5 against the training-set size\n\n" + fig6.__doc__.split("\n\n", 1)[1].strip() + "\n",
+        _md(fig6.table(outcomes)),
+        fig("fig6", "Training and test error vs training-set size (cf. the paper's Fig. 6); bars: 95 % t "
+                    "intervals over seeds; crosses: the paper's 60,000 points"),
         "## Open choices\n\nThe other readings of what the paper leaves open or states twice, each alone on "
         "the faithful default (same seeds and length as the ablations; test set).\n",
         _md(tables.table_ablation(outcomes, "open-choices", BASELINE)),

@@ -93,6 +93,12 @@ class Outcome:
 def resolved_config(item: RunItem) -> dict:
     """The full config a run will use (the cache key)."""
     ex = item.experiment
+    if ex.family == "comparison":
+        from lenet1998.comparison.rows import get_row
+        from lenet1998.comparison.train import config_of, resolve_options
+
+        row = get_row(ex.recipe)
+        return config_of(row, resolve_options(row, item.overrides), item.train_subset, item.test_subset, item.holdout)
     if ex.family == "modern":
         from modern.recipes import get_recipe
 
@@ -174,7 +180,7 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     out = Path(out)
-    todo_modern, todo_1998, outcomes = [], [], []
+    todo_modern, todo_1998, todo_cmp, outcomes = [], [], [], []
     unique, shared = unique_items(plan, out, prefer=_usable)
     stale = 0
     for it in unique:
@@ -188,15 +194,19 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
             outcomes.append(Outcome(it, d, rec, cached=True))
         elif it.experiment.family == "modern":
             todo_modern.append((it, d))
+        elif it.experiment.family == "comparison":
+            todo_cmp.append((it, d))
         else:
             todo_1998.append((it, d))
-    log(f"{len(plan)} runs ({len(shared)} shared): {len(outcomes)} cached, {len(todo_modern)} textbook and "
-        f"{len(todo_1998)} faithful to train" + (f" ({stale} of them recorded by another numeric build)" if stale else ""))
+    log(f"{len(plan)} runs ({len(shared)} shared): {len(outcomes)} cached, {len(todo_modern)} textbook, "
+        f"{len(todo_1998)} faithful and {len(todo_cmp)} comparison to train"
+        + (f" ({stale} of them recorded by another numeric build)" if stale else ""))
     if readonly:
-        outcomes += [Outcome(it, d, None, "not run") for it, d in todo_modern + todo_1998]
-        todo_modern, todo_1998 = [], []
-    if todo_modern or todo_1998:
-        progress = Progress({"modern": len(todo_modern), "lenet1998": len(todo_1998)}, log=log)
+        outcomes += [Outcome(it, d, None, "not run") for it, d in todo_modern + todo_1998 + todo_cmp]
+        todo_modern, todo_1998, todo_cmp = [], [], []
+    if todo_modern or todo_1998 or todo_cmp:
+        progress = Progress({"modern": len(todo_modern), "lenet1998": len(todo_1998), "comparison": len(todo_cmp)},
+                            log=log)
         if engine == "ray":
             eng = RayEngine(address, retries=retries, log=log)
             group = group_size(len(todo_1998), eng.workers, eng.task_cpus)
@@ -212,7 +222,7 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
             progress.finished(unit.family, len(unit.items))
 
         try:
-            eng.run(make_units(todo_modern, todo_1998, group), device, data_root, on_done)
+            eng.run(make_units(todo_modern, todo_1998, group, todo_cmp), device, data_root, on_done)
         finally:
             eng.close()
     by_dir = {str(o.run_dir): o for o in outcomes}

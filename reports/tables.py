@@ -177,12 +177,6 @@ def table_faithful(outcomes: list[Outcome]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table_fig9() -> pd.DataFrame:
-    refs = [r for r in load_references().values() if r.id.startswith("paper-fig9-")]
-    return pd.DataFrame([{"classifier (Fig. 9)": r.note, "test error %": r.value, "reference id": r.id}
-                         for r in refs])
-
-
 # ---- Table 3 and the j sweep ----------------------------------------------------------------------
 
 def _paired(base_runs, runs):

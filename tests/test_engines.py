@@ -73,9 +73,11 @@ def test_units_group_faithful_runs_by_split_with_distortions_first(tmp_path):
     unique, _ = unique_items(plan, tmp_path)
     modern = [(it, run_dir(tmp_path, it)) for it in unique if it.experiment.family == "modern"]
     faithful = [(it, run_dir(tmp_path, it)) for it in unique if it.experiment.family == "lenet1998"]
-    units = make_units(modern, faithful)
-    assert sum(len(u.items) for u in units) == len(unique)
-    assert all(len(u.items) == 1 for u in units if u.kind == "textbook")
+    cmp = [(it, run_dir(tmp_path, it)) for it in unique if it.experiment.family == "comparison"]
+    units = make_units(modern, faithful, todo_comparison=cmp)
+    assert sum(len(u.items) for u in units) == len(unique) and cmp
+    assert all(len(u.items) == 1 for u in units if u.kind in ("textbook", "comparison"))
+    assert {u.family for u in units} == {"modern", "lenet1998", "comparison"}
     for u in units:
         if u.kind == "lockstep":
             assert len(u.items) <= LOCKSTEP_GROUP

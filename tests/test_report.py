@@ -25,14 +25,45 @@ def test_profiles_and_seeds():
     assert len({it.experiment.id for it in readings}) == 24 and all(it.holdout == 10_000 for it in readings)
     assert {len(v) for k, v in seeds.items() if k.startswith("readings/")} == {2}
     smoke = build_plan("smoke")
-    assert all(it.train_subset == 500 for it in smoke)
-    assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "distortion-sweep",
-                                                     "readings", "open-choices", *ablations.GROUPS, ablations.XAVIER_GROUP}
-    sweeps = ("j-sweep", "distortion-sweep", "readings")
+    assert all(it.train_subset == 500 for it in smoke if it.experiment.group != "fig6")
+    assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "distortion-sweep", "fig6",
+                                                     "readings", "open-choices", *ablations.GROUPS, ablations.XAVIER_GROUP,
+                                                     "comparison", "comparison-holdout"}
+    sweeps = ("j-sweep", "distortion-sweep", "readings", "comparison-holdout")
     assert all(it.holdout for it in smoke if it.experiment.group in sweeps)
     assert not any(it.holdout for it in smoke if it.experiment.group not in sweeps)
     assert {len(v) for k, v in seeds.items() if k.startswith("distortion-sweep/")} == {PROFILES["full"].sweep_seeds}
     assert set(PROFILES) == {"smoke", "quick", "full"}
+
+
+def test_the_comparison_runs_every_fig9_row_and_its_held_out_grids():
+    from lenet1998.comparison.rows import ROWS
+    from reports import comparison
+
+    full = [it for it in build_plan("full") if it.experiment.family == "comparison"]
+    test = [it for it in full if it.experiment.group == "comparison"]
+    assert {it.experiment.recipe for it in test} == set(ROWS)
+    seeds = {}
+    for it in test:
+        seeds.setdefault(it.experiment.recipe, set()).add(it.seed)
+    assert all(len(seeds[n]) == (PROFILES["full"].comparison_seeds if r.stochastic else 1) for n, r in ROWS.items())
+    assert PROFILES["full"].comparison_seeds >= 3  # issue 12: >= 3 seeds for the stochastic rows
+    held = [it for it in full if it.experiment.group == "comparison-holdout"]
+    assert all(it.holdout == comparison.HOLDOUT and it.test_subset is None for it in held)
+    assert len({it.experiment.id for it in held}) == len(comparison.holdout_experiments())
+    quick = {it.experiment.recipe for it in build_plan("quick") if it.experiment.family == "comparison"}
+    assert quick and not quick & set(comparison.EXPENSIVE) and not any(ROWS[n].network for n in quick)
+    assert all(it.seed == 0 for it in build_plan("quick") if it.experiment.family == "comparison")
+
+
+def test_fig6_trains_lenet5_on_15k_and_30k_digits_with_and_without_distortions():
+    full = [it for it in build_plan("full") if it.experiment.group == "fig6"]
+    assert {(it.experiment.recipe, it.train_subset) for it in full} == {
+        (r, n) for r in ("lenet5-1998", "lenet5-1998-distortions") for n in (15_000, 30_000)}
+    assert len(full) == 4 * PROFILES["full"].fig6_seeds and all(not it.overrides for it in full)  # 20 passes
+    assert all(it.test_subset is None and it.holdout is None for it in full)
+    smoke = {it.train_subset for it in build_plan("smoke") if it.experiment.group == "fig6"}
+    assert smoke == {125, 250}  # a quarter and a half of the smoke profile's 500 digits
 
 
 def test_distortion_sweep_scales_all_four_ranges_and_finds_the_default():
@@ -88,7 +119,7 @@ def test_smoke_report_end_to_end_and_cache(tmp_path, capsys):
         assert (out / "figures" / f"{fig}.png").stat().st_size > 1000
     capsys.readouterr()
     assert report_main(["--profile", "smoke", "--out", str(out)]) == 0  # everything from the cache
-    assert "0 textbook and 0 faithful to train" in capsys.readouterr().out
+    assert "0 textbook, 0 faithful and 0 comparison to train" in capsys.readouterr().out
 
 
 @pytest.mark.data

@@ -20,16 +20,18 @@ import torch
 from lenet_repro import datasets, provenance, records
 from lenet_repro.cli_util import run_cli
 from lenet_repro.device import check_seed
-from lenet_repro.errors import ConfigError
+from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.lock import dir_lock
 
 from .rejection import reject_rate
 from .rows import ROWS, Row, features, get_row
 
 REJECT_TARGET = 0.5  # Fig. 10: % rejected to reach 0.5 % error
+CHECKPOINT = "checkpoint.pt"  # a network row's state after its last finished pass
 
 
-def _options(row: Row, overrides: dict) -> dict:
+def resolve_options(row: Row, overrides: dict) -> dict:
+    """The row's default options with `overrides` applied (ConfigError for an unknown key or a wrong type)."""
     unknown = set(overrides) - set(row.options)
     if unknown:
         raise ConfigError(f"row {row.name!r} has no options {sorted(unknown)}; its options: "
@@ -42,25 +44,46 @@ def _options(row: Row, overrides: dict) -> dict:
     return out
 
 
+def config_of(row: Row, opts: dict, train_subset: int | None, test_subset: int | None,
+              holdout: int | None) -> dict:
+    """A run's config as its record holds it (and the report's cache key)."""
+    cfg = {"row": row.name, "input": row.input, "options": opts, "train_subset": train_subset,
+           "test_subset": test_subset, "holdout": holdout}
+    if row.network:
+        cfg["sizes"] = list(row.network)
+    return cfg
+
+
 def train(name: str, *, options: dict | None = None, seed: int = 0, data_root=None, out_dir=None,
           train_subset: int | None = None, test_subset: int | None = None, holdout: int | None = None,
-          overwrite: bool = False, log=print) -> dict:
-    """Fit one row and return its run record (written to `out_dir` when given)."""
+          resume: bool = False, overwrite: bool = False, log=print) -> dict:
+    """Fit one row and return its run record (written to `out_dir` when given). A network row writes a
+    checkpoint after every pass; `resume` continues it there (to the identical record) or returns the
+    finished run's record."""
     row = get_row(name)
-    opts = _options(row, options or {})
+    opts = resolve_options(row, options or {})
     check_seed(seed)
     datasets.check_split("mnist", train_subset, test_subset, holdout)
+    if resume and overwrite:
+        raise ConfigError("--resume and --overwrite contradict each other (--resume continues the run in "
+                          "--out-dir, --overwrite starts it over); pass one of them")
+    config = config_of(row, opts, train_subset, test_subset, holdout)
     if out_dir is None:
-        return _train(row, opts, seed, data_root, None, train_subset, test_subset, holdout, log)
+        return _train(row, opts, config, seed, data_root, None, False, log)
     with dir_lock(out_dir, "--out-dir"):
         out = Path(out_dir)
-        result = out / records.RESULT_NAME
-        if result.exists() and not overwrite:
-            raise ConfigError(f"{result} exists; pass --overwrite to fit again, or choose another --out-dir")
-        return _train(row, opts, seed, data_root, out, train_subset, test_subset, holdout, log)
+        has_checkpoint = records.claim_out_dir(out, out / CHECKPOINT, resume, overwrite)
+        if resume and (out / records.RESULT_NAME).exists():
+            rec = records.read_record(out)
+            if rec.get("config") != config or rec.get("seed") != seed:
+                raise ConfigError(f"{out} holds a run of another config or seed; use another --out-dir, or "
+                                  f"--overwrite to start over there")
+            return rec
+        return _train(row, opts, config, seed, data_root, out, has_checkpoint, log)
 
 
-def _train(row, opts, seed, data_root, out: Path | None, train_subset, test_subset, holdout, log) -> dict:
+def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint: bool, log) -> dict:
+    train_subset, test_subset, holdout = config["train_subset"], config["test_subset"], config["holdout"]
     started, t0 = provenance.now_iso(), time.time()
     xtr, ytr = datasets.load("mnist", "train", data_root)
     if train_subset:
@@ -75,7 +98,8 @@ def _train(row, opts, seed, data_root, out: Path | None, train_subset, test_subs
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # per-pattern steps are too small to split: two threads ran 100x slower here
         try:
-            return _train_network(row, opts, seed, xtr, ytr, xte, yte, out, holdout, started, t0, log)
+            return _train_network(row, opts, config, seed, xtr, ytr, xte, yte, out, has_checkpoint, started, t0,
+                                  log)
         finally:
             torch.set_num_threads(threads)
     t_in = time.time()
@@ -103,8 +127,6 @@ def _train(row, opts, seed, data_root, out: Path | None, train_subset, test_subs
     prov = provenance.collect("cpu")
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
                 train_seconds=fit_seconds, eval_seconds=eval_seconds, input_seconds=input_seconds)
-    config = {"row": row.name, "input": row.input, "options": opts, "train_subset": train_subset,
-              "test_subset": test_subset, "holdout": holdout}
     record = {
         "schema": records.SCHEMA, "run_id": f"{row.name}-s{seed}-{records.config_hash(config)}", "recipe": row.name,
         "family": "comparison", "dataset": "mnist", "config": config, "seed": seed, "metrics": [],
@@ -122,8 +144,8 @@ def _scaled(images, version: str) -> torch.Tensor:
     return (-0.1 + 1.275 * features(images, version)).float()
 
 
-def _train_network(row: Row, opts: dict, seed: int, xtr, ytr, xte, yte, out: Path | None, holdout, started, t0,
-                   log) -> dict:
+def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte, yte, out: Path | None,
+                   has_checkpoint: bool, started, t0, log) -> dict:
     """Online SDLM (App. C) for the networks of Fig. 9 (lenet1998/comparison/mlp.py), LeNet-5's recipe:
     the paper's schedule, h_kk on 500 random patterns before each pass, one constant random order; with
     `distortions`, each pass takes its 60,000 patterns from LeNet-5's pool of 540,000 distorted copies +
@@ -143,8 +165,13 @@ def _train_network(row: Row, opts: dict, seed: int, xtr, ytr, xte, yte, out: Pat
     pool = DistortedPool(cfg, seed, xtr, ytr) if cfg.distortions else None
     xtr_in = None if pool else _scaled(xtr, row.input)
     order = torch.randperm(len(ytr), generator=generator(seed, "order"))
-    metrics, train_seconds, eval_seconds = [], 0.0, 0.0
-    for p in range(passes):
+    metrics, train_seconds, eval_seconds, first = [], 0.0, 0.0, 0
+    ckpt = out / CHECKPOINT if out is not None else None
+    if has_checkpoint:
+        first, metrics, train_seconds, eval_seconds = _restore(ckpt, m, config, seed)
+        log(f"{row.name} s{seed}: resuming after pass {first} of {passes} ({ckpt})")
+    holdout = config["holdout"]
+    for p in range(first, passes):
         if pool:
             imgs, labels = pool.patterns(pool.pass_indices(p))
             x, y, o = _scaled(imgs, row.input), labels, torch.arange(len(labels))
@@ -165,6 +192,11 @@ def _train_network(row: Row, opts: dict, seed: int, xtr, ytr, xte, yte, out: Pat
         metrics.append(row_m)
         log(f"{row.name} s{seed} pass {p + 1:2d}/{passes}: loss {row_m['train_loss']:.4f} running train err "
             f"{row_m['train_error_running']:.2f}% test err {row_m['test_error']:.2f}%")
+        if ckpt is not None:
+            records.save_checkpoint(ckpt, family="comparison", recipe=row.name, model_config=config,
+                                    state_dict={f"p{i}": t for i, t in enumerate(m.params)}, seed=seed,
+                                    passes_done=p + 1, metrics=metrics, train_seconds=train_seconds,
+                                    eval_seconds=eval_seconds)
     scores = m.scores(xte_in)
     pred = scores.argmax(1)
     missed = (pred != yte).nonzero().flatten().tolist()
@@ -178,8 +210,6 @@ def _train_network(row: Row, opts: dict, seed: int, xtr, ytr, xte, yte, out: Pat
     prov = provenance.collect("cpu")
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
                 train_seconds=train_seconds, eval_seconds=eval_seconds)
-    config = {"row": row.name, "input": row.input, "options": opts, "sizes": list(row.network),
-              "train_subset": len(ytr) + (holdout or 0), "holdout": holdout}
     record = {
         "schema": records.SCHEMA, "run_id": f"{row.name}-s{seed}-{records.config_hash(config)}", "recipe": row.name,
         "family": "comparison", "dataset": "mnist", "config": config, "seed": seed, "metrics": metrics,
@@ -193,6 +223,24 @@ def _train_network(row: Row, opts: dict, seed: int, xtr, ytr, xte, yte, out: Pat
     return record
 
 
+def _restore(ckpt: Path, m, config: dict, seed: int) -> tuple[int, list, float, float]:
+    """Load a network's checkpoint into `m`: (passes done, metrics, train and eval seconds so far)."""
+    blob = records.load_checkpoint(ckpt)
+    if blob.get("family") != "comparison" or blob.get("model_config") != config or blob.get("seed") != seed:
+        raise ConfigError(f"{ckpt} was made by another row, config or seed; use another --out-dir, or "
+                          f"--overwrite to start over there")
+    records.checkpoint_fields(blob, ckpt, {"state_dict": dict, "passes_done": int, "metrics": list,
+                                           "train_seconds": (int, float), "eval_seconds": (int, float)})
+    sd = blob["state_dict"]
+    if (len(sd) != len(m.params) or len(blob["metrics"]) != blob["passes_done"]
+            or any(sd.get(f"p{i}") is None or sd[f"p{i}"].shape != t.shape for i, t in enumerate(m.params))):
+        raise RecordError(f"{ckpt}: malformed checkpoint (its weights or metrics do not fit {config['row']}); "
+                          f"re-run with --overwrite")
+    for i, t in enumerate(m.params):
+        t.copy_(sd[f"p{i}"])
+    return blob["passes_done"], blob["metrics"], blob["train_seconds"], blob["eval_seconds"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="lenet train", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -203,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
     p.add_argument("--out-dir", default=None, help="default: runs/<row>-s<seed>")
     p.add_argument("--overwrite", action="store_true", help="fit again even if --out-dir holds a result")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted network run in --out-dir (or reuse its finished record)")
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
     p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images")
     p.add_argument("--holdout", type=int, default=None,
@@ -230,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out_dir or f"runs/{args.row}-s{args.seed}"
         rec = train(args.row, options=parse_options(args.option), seed=args.seed, data_root=args.data_root,
                     out_dir=out, train_subset=args.train_subset, test_subset=args.test_subset,
-                    holdout=args.holdout, overwrite=args.overwrite)
+                    holdout=args.holdout, resume=args.resume, overwrite=args.overwrite)
         from lenet_repro.references import get_reference
 
         ref = get_reference(get_row(args.row).reference)

@@ -1,0 +1,89 @@
+"""The comparison of Fig. 9 (Sec. III-C) as the report runs it: the rows in the figure's order, what
+each one is in this package, the rows not reproduced (with the reason), and how the options the
+paper leaves open are chosen.
+
+Groups:
+- comparison: every implemented row of lenet1998/comparison/rows.py, on the test digits, with its
+  recorded default options; the stochastic rows (the networks, the RBF network's K-means) with the
+  profile's comparison seeds, the deterministic ones with one;
+- comparison-holdout: the option grids below, each value trained on the first 50,000 training digits
+  and scored on the last 10,000 (never the test digits).
+
+THE RULE (written down, and committed, before the held-out runs ran): for each option on a grid,
+the value with the lowest held-out error wins (the mean over the held-out seeds); a tie (equal
+error) goes to the value listed first, which is the reading taken before any run. A network row's
+pass count is read off its own 20-pass held-out run: 10 passes if the held-out error after pass 10
+is lower than after pass 20, else 20 (the paper's multilayer nets took "10 to 20 passes"; the
+schedule of a pass does not depend on the run's length, so the first 10 passes of a 20-pass run
+are the 10-pass run). The winners are the defaults in rows.py; tests/test_comparison_report.py
+checks the committed records still choose them. Options not on a grid keep the reading their module
+docstring gives (ASSUMED there): a grid costs a full fit per value, which the SVM (about an hour)
+and the tangent distance (about half an hour) do not get.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lenet1998.comparison.rows import ROWS
+
+HOLDOUT = 10_000  # the last 10,000 training digits, as the other held-out sweeps
+NETWORK_PASS_CHOICES = (10, 20)  # read off one 20-pass held-out run (THE RULE)
+
+# option -> values, the reading taken before any run first
+GRIDS: dict[str, dict[str, tuple]] = {
+    "linear": {"ridge": (0.0, 1.0, 10.0, 100.0)},
+    "deslant-linear": {"ridge": (0.0, 1.0, 10.0, 100.0)},
+    "pairwise-linear": {"ridge": (0.0, 1.0, 10.0, 100.0)},
+    "knn-euclidean": {"k": (3, 1, 5)},  # k = 3 is the paper's for the deslanted K-NN
+    "pca-quadratic": {"monomials": ("pairs", "linear-cross")},
+    "rbf-linear": {"width": (1.0, 0.5, 2.0)},
+}
+EXPENSIVE = ("svm-poly-4", "tangent-distance")  # > 5 min per fit: not in the quick profile
+
+
+@dataclass(frozen=True)
+class Fig9Row:
+    reference: str  # the paper's number: lenet_repro/data/references.csv
+    ours: str | None  # an experiment id of the report, or None (not reproduced)
+    why_not: str = ""  # for a row not reproduced: the reason
+
+
+NOT_REPRODUCED = {
+    "paper-fig9-rs-svm-poly-5": "not attempted: the reduced-set fit (Burges 1996) is a non-convex optimisation "
+                                "over an SVM poly 5 trained first, about 1-2 h on these 2 cores, beyond the "
+                                "comparison's budget; the paper's own figure and text disagree (1.0 vs 1.1 %)",
+    "paper-fig9-dist-v-svm-poly-9": "not attempted: two kernel-SVM fits, the second on the support vectors times "
+                                    "their distorted copies, several hours here; the recipe is unpublished "
+                                    "(Schoelkopf, personal communication)",
+}
+# the rows the lenet1998 groups train (LeNet-5 itself)
+OTHER_GROUPS = {"paper-fig9-lenet-5": "faithful/lenet5-1998",
+                "paper-fig9-dist-lenet-5": "faithful/lenet5-1998-distortions"}
+
+
+def fig9_rows() -> list[Fig9Row]:
+    """Every row of Fig. 9, in the figure's order (the order of the references table)."""
+    from lenet_repro.references import load_references
+
+    by_ref = {r.reference: f"comparison/{r.name}" for r in ROWS.values()}
+    out = []
+    for ref in load_references().values():
+        if not ref.id.startswith("paper-fig9-"):
+            continue
+        ours = by_ref.get(ref.id) or OTHER_GROUPS.get(ref.id)
+        why = NOT_REPRODUCED.get(ref.id, "" if ours else "not implemented yet")
+        out.append(Fig9Row(ref.id, ours, why))
+    return out
+
+
+def holdout_experiments() -> list[tuple[str, str, dict]]:
+    """(id, row, options) of the held-out runs: every grid value, and one 20-pass run per network row."""
+    out = []
+    for name, grid in GRIDS.items():
+        for opt, values in grid.items():
+            out += [(f"comparison-holdout/{name}/{opt}={v}", name, {opt: v}) for v in values]
+    for name, row in ROWS.items():
+        if row.network:
+            out.append((f"comparison-holdout/{name}/passes=20", name, {"passes": 20}))
+    return out

@@ -1,0 +1,199 @@
+"""The report's Fig. 9-12 section: our numbers for the paper's comparison (reports/comparison.py
+says which runs those are).
+
+- Fig. 9: every row in the figure's order -- the paper's test error, ours (mean +- sd over seeds for a
+  stochastic row; the one deterministic fit otherwise), a 95 % interval (Student t over seeds when
+  there are several, else Clopper-Pearson on the misses), and the verdict of that interval against
+  the paper's figure +- its quoted uncertainty of 0.1 % (the Fig. 9 caption): "agrees" when they
+  overlap, else "higher" / "lower". Rows not reproduced say why.
+- Fig. 10: % of test digits rejected (on the difference of the two top scores) to reach 0.5 % error.
+- Figs. 11-12: multiply-adds per recognition and variables stored, computed from our fitted models.
+- The held-out choices: every grid value's held-out error and which value THE RULE picks.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from lenet1998.comparison.rows import ROWS
+from lenet_repro.references import get_reference
+
+from . import comparison
+from .runner import Outcome
+from .stats import clopper_pearson, mean_ci, mean_sd
+
+PAPER_FIG10_12 = Path(__file__).resolve().parent.parent / "lenet1998" / "comparison" / "fig10_12.csv"
+
+
+@lru_cache(maxsize=1)
+def paper_fig10_12() -> dict[str, dict]:
+    """The paper's Fig. 10-12 values by Fig. 9 reference id (lenet1998/comparison/fig10_12.csv)."""
+    with open(PAPER_FIG10_12, newline="") as f:
+        return {r["reference"]: r for r in csv.DictReader(f)}
+
+
+def _runs(outcomes: list[Outcome], exp_id: str | None) -> list[dict]:
+    """The finished test-set records of an experiment (a profile's test subset included: its verdict is n/a)."""
+    return [o.record for o in outcomes if o.record and o.item.experiment.id == exp_id and not o.item.holdout]
+
+
+def _full_test(records: list[dict]) -> bool:
+    return all(r["final"]["test_n"] == 10_000 for r in records)
+
+
+def summary(records: list[dict]) -> dict | None:
+    """Mean, sd, 95 % interval and n of the test error of a row's records."""
+    if not records:
+        return None
+    errs = [r["final"]["test_error"] for r in records]
+    m, sd = mean_sd(errs)
+    if len(errs) > 1:
+        lo, hi = mean_ci(errs)
+        how = "t"
+    else:
+        f = records[0]["final"]
+        lo, hi = (100 * v for v in clopper_pearson(f["test_misses"], f["test_n"]))
+        how = "binomial"
+    return {"mean": m, "sd": sd, "lo": lo, "hi": hi, "n": len(errs), "interval": how}
+
+
+def verdict(s: dict, paper: float, tolerance: float) -> str:
+    if s["hi"] < paper - tolerance:
+        return "lower"
+    if s["lo"] > paper + tolerance:
+        return "higher"
+    return "agrees"
+
+
+def fig9_table(outcomes: list[Outcome]) -> pd.DataFrame:
+    rows = []
+    for r in comparison.fig9_rows():
+        ref = get_reference(r.reference)
+        s = summary(_runs(outcomes, r.ours))
+        row = {"classifier (Fig. 9)": ref.note, "paper %": f"{ref.value:g}"}
+        if s is None:
+            row.update({"ours %": "-", "95 % interval": "-", "runs": 0,
+                        "verdict": r.why_not or "no finished run in this report"})
+        else:
+            ms = f"{s['mean']:.2f} +- {s['sd']:.2f}" if s["n"] > 1 else f"{s['mean']:.2f}"
+            row.update({"ours %": ms, "95 % interval": f"{s['lo']:.2f} .. {s['hi']:.2f} ({s['interval']})",
+                        "runs": s["n"], "verdict": (verdict(s, ref.value, ref.uncertainty)
+                                                    if _full_test(_runs(outcomes, r.ours)) else "n/a (test subset)")})
+        row["ours: reference id"] = f"ours:{r.ours}" if r.ours else "-"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bar_chart(outcomes: list[Outcome], path: Path) -> Path | None:
+    """Paper vs ours per Fig. 9 row (ours with its 95 % interval), in the figure's order."""
+    data = []
+    for r in comparison.fig9_rows():
+        s = summary(_runs(outcomes, r.ours))
+        data.append((get_reference(r.reference).note, get_reference(r.reference).value, s))
+    if not any(s for _, _, s in data):
+        return None
+    from .figures import _save, plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.32 * len(data) + 1))
+    y = list(range(len(data)))[::-1]
+    ax.barh([v + 0.2 for v in y], [p for _, p, _ in data], height=0.4, color="lightgrey", label="the paper")
+    ours = [(yy, s) for yy, (_, _, s) in zip(y, data) if s]
+    ax.barh([yy - 0.2 for yy, _ in ours], [s["mean"] for _, s in ours], height=0.4, color="tab:blue",
+            xerr=[[s["mean"] - s["lo"] for _, s in ours], [s["hi"] - s["mean"] for _, s in ours]],
+            capsize=2, label="ours (95 % interval)")
+    ax.set_yticks(y, [label for label, _, _ in data], fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("test error % (log scale)")
+    ax.legend(fontsize=7)
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def costs_table(outcomes: list[Outcome]) -> pd.DataFrame:
+    """Figs. 10-12: rejection, multiply-adds and variables, ours beside the paper's, for every row that
+    has either."""
+    paper = paper_fig10_12()
+    rows = []
+    for r in comparison.fig9_rows():
+        recs = _runs(outcomes, r.ours)
+        p = paper.get(r.reference, {})
+        if not recs and not p:
+            continue
+        fam = recs[0]["family"] if recs else None
+        rej = [x["final"]["reject_for_0_5"] for x in recs if fam == "comparison"]
+        row = {"classifier": get_reference(r.reference).note,
+               "Fig. 10 paper %": p.get("reject_pct") or "-",
+               "Fig. 10 ours %": (f"{mean_sd(rej)[0]:.1f}" if rej else "-"),
+               "Fig. 11 paper (k)": p.get("multiply_adds_k") or "-",
+               "Fig. 11 ours (k)": (f"{recs[0]['final']['multiply_adds'] / 1000:,.1f}" if fam == "comparison" else "-"),
+               "Fig. 12 paper (k)": p.get("variables_k") or "-",
+               "Fig. 12 ours (k)": (f"{recs[0]['final']['parameters'] / 1000:,.1f}" if fam == "comparison" else "-"),
+               "note": p.get("note") or ""}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def holdout_rows(outcomes: list[Outcome]) -> list[dict]:
+    """One row per held-out grid value (and per network pass count): mean held-out error over seeds."""
+    out = []
+    for exp_id, name, opts in comparison.holdout_experiments():
+        recs = [o.record for o in outcomes if o.record and o.item.experiment.id == exp_id]
+        if not recs:
+            continue
+        ((opt, value),) = opts.items()
+        if ROWS[name].network:
+            for passes in comparison.NETWORK_PASS_CHOICES:
+                errs = [next((m["test_error"] for m in r["metrics"] if m["pass"] == passes), math.nan) for r in recs]
+                out.append({"row": name, "option": "passes", "value": passes, "heldout": mean_sd(errs)[0],
+                            "seeds": len(recs), "order": comparison.NETWORK_PASS_CHOICES[::-1].index(passes)})
+            continue
+        grid = comparison.GRIDS[name][opt]
+        out.append({"row": name, "option": opt, "value": value, "heldout": mean_sd([r["final"]["test_error"]
+                    for r in recs])[0], "seeds": len(recs), "order": grid.index(value)})
+    return out
+
+
+def choices(outcomes: list[Outcome]) -> dict[tuple[str, str], object]:
+    """THE RULE (reports/comparison.py) on the held-out records: (row, option) -> the chosen value, for
+    every grid all of whose values have run (a pass count: 20 wins ties, as the grid order says)."""
+    rows = holdout_rows(outcomes)
+    chosen = {}
+    for key in {(r["row"], r["option"]) for r in rows}:
+        cands = [r for r in rows if (r["row"], r["option"]) == key and not math.isnan(r["heldout"])]
+        expected = (len(comparison.NETWORK_PASS_CHOICES) if key[1] == "passes" and ROWS[key[0]].network
+                    else len(comparison.GRIDS[key[0]][key[1]]))
+        if len(cands) == expected:
+            chosen[key] = min(cands, key=lambda r: (round(r["heldout"], 9), r["order"]))["value"]
+    return chosen
+
+
+def holdout_table(outcomes: list[Outcome]) -> pd.DataFrame:
+    rows, chosen = holdout_rows(outcomes), choices(outcomes)
+    out = []
+    for r in sorted(rows, key=lambda r: (list(ROWS).index(r["row"]), r["option"], r["order"])):
+        pick = chosen.get((r["row"], r["option"]))
+        default = ROWS[r["row"]].options.get(r["option"])
+        out.append({"row": r["row"], "option": r["option"], "value": str(r["value"]),
+                    "held-out error %": "-" if math.isnan(r["heldout"]) else f"{r['heldout']:.2f}", "seeds": r["seeds"],
+                    "chosen": "yes" if pick == r["value"] else "", "default in rows.py": "yes" if default == r["value"] else ""})
+    return pd.DataFrame(out)
+
+
+def disagreements(outcomes: list[Outcome]) -> list[str]:
+    """One line per implemented row whose interval misses the paper's +- 0.1 %."""
+    lines = []
+    for r in comparison.fig9_rows():
+        recs = _runs(outcomes, r.ours)
+        s = summary(recs)
+        if s is None or not _full_test(recs):
+            continue
+        ref = get_reference(r.reference)
+        v = verdict(s, ref.value, ref.uncertainty)
+        if v != "agrees":
+            lines.append(f"- {ref.note}: ours {s['mean']:.2f} % vs the paper's {ref.value:g} % ({v}).")
+    return lines

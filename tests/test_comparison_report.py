@@ -1,0 +1,115 @@
+"""The Fig. 9-12 section and Fig. 6 of the report (reports/comparison.py, comparison_report.py, fig6.py):
+the rows in the figure's order, THE RULE of the held-out choices on hand-made records, the verdict,
+and a network row that resumes after an interruption to the identical record."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from lenet1998.comparison.rows import ROWS
+from lenet_repro.references import load_references
+from reports import comparison, comparison_report as cr
+from reports.plan import Experiment, RunItem, build_plan
+from reports.runner import Outcome
+
+
+def test_every_fig9_row_is_ours_or_says_why_not_in_the_figures_order():
+    rows = comparison.fig9_rows()
+    paper = [r.id for r in load_references().values() if r.id.startswith("paper-fig9-")]
+    assert [r.reference for r in rows] == paper and len(rows) == 27
+    assert all(bool(r.ours) != bool(r.why_not) for r in rows)
+    ids = {it.experiment.id for it in build_plan("full")}
+    assert all(r.ours in ids for r in rows if r.ours)  # each points at a run of the full profile
+    assert {r.reference for r in rows if r.why_not.startswith("not attempted")} == set(comparison.NOT_REPRODUCED)
+    assert all(row.reference in paper for row in ROWS.values())
+
+
+def test_the_paper_fig10_12_table_names_only_fig9_rows():
+    paper = {r.id for r in load_references().values() if r.id.startswith("paper-fig9-")}
+    t = cr.paper_fig10_12()
+    assert set(t) <= paper and len(t) == 19
+    assert t["paper-fig9-lenet-4"]["variables_k"] == "17" and t["paper-fig9-svm-poly-4"]["reject_pct"] == "1.8"
+
+
+def test_verdict_is_the_overlap_of_our_interval_with_the_papers_plus_minus_its_uncertainty():
+    s = {"lo": 1.0, "hi": 1.2}
+    assert cr.verdict(s, 1.1, 0.1) == "agrees"
+    assert cr.verdict(s, 1.35, 0.1) == "lower" and cr.verdict(s, 1.29, 0.1) == "agrees"
+    assert cr.verdict(s, 0.85, 0.1) == "higher" and cr.verdict(s, 0.91, 0.1) == "agrees"
+
+
+def _outcome(exp_id, row, seed, err, metrics=(), holdout=10_000):
+    ex = Experiment(exp_id, "comparison-holdout", "comparison", row, row, holdout=True)
+    rec = {"final": {"test_error": err, "test_n": holdout, "test_misses": round(err * holdout / 100)},
+           "metrics": list(metrics), "config": {"holdout": holdout}, "family": "comparison"}
+    return Outcome(RunItem(ex, seed, {}, None, None, holdout), Path("."), rec)
+
+
+def test_the_rule_takes_the_lowest_held_out_error_and_breaks_ties_to_the_first_value():
+    grid = comparison.GRIDS["knn-euclidean"]["k"]
+    outs = [_outcome(f"comparison-holdout/knn-euclidean/k={k}", "knn-euclidean", 0, e)
+            for k, e in zip(grid, (2.5, 2.5, 2.7))]
+    assert cr.choices(outs) == {("knn-euclidean", "k"): grid[0]}  # a tie: the reading taken first
+    outs[1] = _outcome(f"comparison-holdout/knn-euclidean/k={grid[1]}", "knn-euclidean", 0, 2.4)
+    assert cr.choices(outs) == {("knn-euclidean", "k"): grid[1]}
+    assert cr.choices(outs[:2]) == {}  # a grid with a value not run yet chooses nothing
+
+
+def test_a_networks_pass_count_is_read_off_its_20_pass_held_out_curve():
+    def curve(e10, e20):
+        return [{"pass": p, "test_error": e10 if p == 10 else e20 if p == 20 else 9.0} for p in range(1, 21)]
+
+    exp = "comparison-holdout/mlp-300/passes=20"
+    assert cr.choices([_outcome(exp, "mlp-300", 0, 3.0, curve(3.1, 3.0))]) == {("mlp-300", "passes"): 20}
+    assert cr.choices([_outcome(exp, "mlp-300", 0, 3.0, curve(2.9, 3.0))]) == {("mlp-300", "passes"): 10}
+    assert cr.choices([_outcome(exp, "mlp-300", 0, 3.0, curve(3.0, 3.0))]) == {("mlp-300", "passes"): 20}
+    two = [_outcome(exp, "mlp-300", 0, 3.0, curve(2.8, 3.0)), _outcome(exp, "mlp-300", 1, 3.0, curve(3.4, 3.0))]
+    assert cr.choices(two) == {("mlp-300", "passes"): 20}  # the mean over seeds: 3.1 vs 3.0
+    rows = cr.holdout_rows([_outcome(exp, "mlp-300", 0, 3.0, curve(2.9, 3.0)[:5])])  # a short run
+    assert all(math.isnan(r["heldout"]) for r in rows) and cr.choices([]) == {}
+
+
+def test_summary_uses_t_over_seeds_and_a_binomial_interval_for_one_fit():
+    one = cr.summary([{"final": {"test_error": 1.0, "test_misses": 100, "test_n": 10_000}}])
+    assert one["interval"] == "binomial" and one["lo"] < 1.0 < one["hi"] and one["n"] == 1
+    many = cr.summary([{"final": {"test_error": e, "test_misses": 0, "test_n": 10_000}} for e in (1.0, 1.2, 1.1)])
+    assert many["interval"] == "t" and many["lo"] < 1.1 < many["hi"] and abs(many["sd"] - 0.1) < 1e-12
+
+
+@pytest.mark.data
+def test_an_interrupted_network_row_resumes_to_the_identical_record(tmp_path):
+    from lenet1998.comparison.train import train
+    from lenet_repro.records import numbers_of
+
+    kw = dict(options={"passes": 2}, seed=3, train_subset=400, test_subset=200)
+    whole = train("mlp-300", out_dir=tmp_path / "whole", log=lambda s: None, **kw)
+
+    class Stop(Exception):
+        pass
+
+    # interrupt after the checkpoint of pass 1: at pass 2's log line (written before its checkpoint)
+    seen = []
+
+    def stop_in_pass_2(line):
+        seen.append(line)
+        if "pass  2/2" in line:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train("mlp-300", out_dir=tmp_path / "cut2", log=stop_in_pass_2, **kw)
+    assert (tmp_path / "cut2" / "checkpoint.pt").exists() and not (tmp_path / "cut2" / "result.json").exists()
+    lines = []
+    resumed = train("mlp-300", out_dir=tmp_path / "cut2", resume=True, log=lines.append, **kw)
+    assert any("resuming after pass 1 of 2" in s for s in lines)
+    assert numbers_of(resumed) == numbers_of(whole)
+    again = train("mlp-300", out_dir=tmp_path / "cut2", resume=True, log=lambda s: None, **kw)
+    assert numbers_of(again) == numbers_of(whole)  # a finished run is reused, not refitted
+    from lenet_repro.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="another config or seed"):
+        train("mlp-300", out_dir=tmp_path / "cut2", resume=True, log=lambda s: None, **{**kw, "seed": 4})
+    with pytest.raises(ConfigError, match="contradict"):
+        train("mlp-300", out_dir=tmp_path / "x", resume=True, overwrite=True, **kw)
