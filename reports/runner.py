@@ -122,12 +122,18 @@ def _cached(d: Path) -> dict | None:
 
 
 def other_build(rec: dict) -> str | None:
-    """The numeric build of a faithful fast-path record when it is not this one's, else None: such a
-    record is not reused by a run that trains (the same seed computes other numbers here)."""
+    """The numeric build of a faithful fast-path record (or a Fig. 9 network's, layered kernel) when it is
+    not this one's, else None: such a record is not reused by a run that trains (the same seed computes
+    other numbers here)."""
+    from lenet1998.fast.build import layered_numeric_build_id, numeric_build_id, record_numeric_build
+
+    if rec.get("family") == "comparison":
+        if (rec.get("provenance") or {}).get("backend") != "layered-kernel":
+            return None  # a classical row: no kernel
+        b = record_numeric_build(rec)
+        return None if b == layered_numeric_build_id() else b
     if rec.get("family") != "lenet1998":
         return None
-    from lenet1998.fast.build import numeric_build_id, record_numeric_build
-
     b = record_numeric_build(rec)
     return None if b in (numeric_build_id(), "reference") else b
 

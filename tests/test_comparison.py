@@ -404,3 +404,60 @@ def test_the_costs_of_figs_11_and_12_where_the_architecture_is_fully_known():
                          (784, 500, 150, 10): 469}.items():
         m = mlp.build(sizes, torch.Generator().manual_seed(0))
         assert k(m.multiply_adds) == k(m.parameters) == paper, sizes
+
+
+@pytest.mark.data
+def test_network_inputs_are_scaled_like_lenet5s_and_centred_in_the_input_field():
+    from lenet1998.comparison import convnets
+    from lenet1998.comparison.train import _net_input
+    from lenet1998.inputs.sixteen import to_16x16
+    from lenet1998.preprocessing import to_input
+    from lenet_repro import datasets
+
+    x, _ = datasets.load("mnist", "test")
+    x = x[:20]
+    l4 = _net_input(x, "regular", convnets.lenet4())
+    assert l4.shape == (20, 1, 32, 32) and l4.dtype == torch.float32
+    torch.testing.assert_close(l4, to_input(x), atol=1e-6, rtol=0)  # LeNet-5's own 32x32 input
+    l1 = _net_input(x, "16x16", convnets.lenet1())
+    assert l1.shape == (20, 1, 28, 28)
+    inner = -0.1 + 1.275 * to_16x16(x).double()
+    torch.testing.assert_close(l1[:, 0, 6:22, 6:22].double(), inner.reshape(20, 16, 16), atol=1e-6, rtol=0)
+    border = torch.ones(28, 28, dtype=torch.bool)
+    border[6:22, 6:22] = False
+    assert (l1[:, 0][:, border] == torch.tensor(-0.1).float()).all()  # background around the 16x16 image
+    flat = _net_input(x, "regular", convnets.mlp_net((784, 300, 10)))
+    assert flat.shape == (20, 784)
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("row,band", [("lenet1", (2, 25)), ("lenet4", (2, 20))])
+def test_short_real_lenet1_and_lenet4_runs_train_inside_declared_bands(row, band):
+    from lenet1998.comparison.train import train
+
+    rec = train(row, options={"passes": 2}, train_subset=3000, test_subset=1000, log=lambda *a: None)
+    f = rec["final"]
+    assert band[0] < f["test_error"] < band[1]  # 3,000 digits, 2 passes (the paper: 1.7 / 1.1 % at full length)
+    assert rec["provenance"]["backend"] == "layered-kernel" and rec["config"]["net"] == row
+    assert (f["parameters"], f["multiply_adds"]) == {"lenet1": (2_578, 98_442), "lenet4": (50_698, 262_306)}[row]
+
+
+def test_local_learning_fits_each_test_pattern_on_its_own_neighbours_like_a_naive_ridge_solve():
+    from lenet1998.comparison import local_learning
+
+    x, y = _toy(n=200, d=6)
+    q, _ = _toy(n=7, d=6, seed=1)
+    m = local_learning.fit(x, y, neighbours=30, ridge=0.05)
+    s = m.scores(q)
+    for r in range(len(q)):
+        d = ((x - q[r]) ** 2).sum(1).numpy()
+        nb = np.argsort(d, kind="stable")[:30]
+        a = np.hstack([x.numpy()[nb], np.ones((30, 1))])
+        t = -np.ones((30, 10))
+        t[np.arange(30), y.numpy()[nb]] = 1
+        g = a.T @ a
+        w = np.linalg.solve(g + 0.05 * np.trace(g) / 7 * np.eye(7), a.T @ t)
+        np.testing.assert_allclose(s[r].numpy(), np.append(q[r].numpy(), 1) @ w, atol=1e-9)
+    assert (m.predict(x[:50]) == y[:50]).float().mean() > 0.8
+    with pytest.raises(ConfigError):
+        local_learning.fit(x, y, neighbours=0)

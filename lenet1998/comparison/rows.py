@@ -4,7 +4,9 @@
 
 Input versions (Sec. III-A): "regular" = MNIST's 28x28 as distributed (784 values in [0, 1]);
 "deslant" = lenet1998/inputs/deslant.py's 20x20 (400 values); "16x16" = lenet1998/inputs/sixteen.py's
-16x16 (256 values).
+16x16 (256 values). A network row's input is its version's pixels scaled like LeNet-5's (background
+-0.1, ink 1.175, Sec. II-B), flat for the fully connected nets, centred in the net's input field for
+the convolutional ones (LeNet-1: the 16x16 image in 28x28, Sec. III-C.7; LeNet-4: 28x28 in 32x32).
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import torch
 from lenet_repro.errors import ConfigError
 
 from . import knn, linear, pairwise, pca_quadratic, rbf_network, svm, tangent_distance
-from .mlp import MLP
 
 
 @dataclass(frozen=True)
@@ -25,16 +26,20 @@ class Row:
     label: str  # as in Fig. 9
     reference: str  # the paper's number (lenet_repro/data/references.csv)
     input: str  # regular | deslant | 16x16
-    fit: object  # (x, y, **options) -> a model with .scores(x), .predict(x), .parameters
+    fit: object  # (x, y, **options) -> a model with .scores(x), .predict(x), .parameters (None: a network)
     options: dict = field(default_factory=dict)  # defaults; each an ASSUMED reading (module docstrings)
     stochastic: bool = False  # does the seed change the result?
     train_error: bool = True  # is the error on the training set meaningful (not for a nearest-neighbour rule)?
-    network: tuple[int, ...] | None = None  # an online-SDLM network (mlp.py) of these sizes, trained by passes
+    network: str | None = None  # an online-SDLM network (convnets.net_by_name), trained by passes
+
+
+def _net(name, label, ref, net, input="regular", distortions=False, **readout):
+    return Row(name, label, ref, input, None, {"passes": 20, "distortions": distortions, **readout}, stochastic=True,
+               network=net, train_error=not readout)  # (a nearest-neighbour readout finds each training digit itself)
 
 
 def _mlp(name, label, ref, sizes, input="regular", distortions=False):
-    return Row(name, label, ref, input, MLP, {"passes": 20, "distortions": distortions}, stochastic=True,
-               network=sizes)
+    return _net(name, label, ref, "-".join(map(str, sizes)), input, distortions)
 
 
 ROWS: dict[str, Row] = {r.name: r for r in [
@@ -66,6 +71,14 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     _mlp("mlp-500-150", "28x28-500-150-10", "paper-fig9-28x28-500-150-10", (784, 500, 150, 10)),
     _mlp("dist-mlp-500-150", "[dist] 28x28-500-150-10", "paper-fig9-dist-28x28-500-150-10", (784, 500, 150, 10),
          distortions=True),
+    _net("lenet1", "[16x16] LeNet-1", "paper-fig9-16x16-lenet-1", "lenet1", input="16x16"),
+    _net("lenet4", "LeNet-4", "paper-fig9-lenet-4", "lenet4"),
+    # Sec. III-C.8: "we replaced the last layer of LeNet-4 with a Euclidean Nearest Neighbor classifier, and
+    # with the 'local learning' method": LeNet-4 trained as its own row (the same seed: the same network),
+    # then its output layer replaced by a readout of F5's 120 outputs (knn.py, local_learning.py)
+    _net("lenet4-knn", "LeNet-4 / K-NN", "paper-fig9-lenet-4-k-nn", "lenet4", readout="knn", k=3),
+    _net("lenet4-local", "LeNet-4 / local", "paper-fig9-lenet-4-local", "lenet4", readout="local", neighbours=200,
+         ridge=0.01),
 ]}
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from lenet_repro import datasets, provenance, records
 from lenet_repro.cli_util import run_cli
@@ -50,7 +51,7 @@ def config_of(row: Row, opts: dict, train_subset: int | None, test_subset: int |
     cfg = {"row": row.name, "input": row.input, "options": opts, "train_subset": train_subset,
            "test_subset": test_subset, "holdout": holdout}
     if row.network:
-        cfg["sizes"] = list(row.network)
+        cfg["net"] = row.network
     return cfg
 
 
@@ -95,13 +96,7 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
         if test_subset:
             xte, yte = xte[:test_subset], yte[:test_subset]
     if row.network:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # per-pattern steps are too small to split: two threads ran 100x slower here
-        try:
-            return _train_network(row, opts, config, seed, xtr, ytr, xte, yte, out, has_checkpoint, started, t0,
-                                  log)
-        finally:
-            torch.set_num_threads(threads)
+        return _train_network(row, opts, config, seed, xtr, ytr, xte, yte, out, has_checkpoint, started, t0, log)
     t_in = time.time()
     ftr, fte = features(xtr, row.input), features(xte, row.input)  # (N, D) float64
     input_seconds = time.time() - t_in
@@ -139,77 +134,96 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
     return record
 
 
-def _scaled(images, version: str) -> torch.Tensor:
-    """The network input: the version's pixels mapped to background -0.1, ink 1.175 (Sec. II-B), float32."""
-    return (-0.1 + 1.275 * features(images, version)).float()
+def _net_input(images, version: str, net) -> torch.Tensor:
+    """The network input: the version's pixels mapped to background -0.1, ink 1.175 (Sec. II-B), float32,
+    flat for a fully connected net, else the image centred in the net's input field (background around it):
+    (N, D) or (N, 1, H, W)."""
+    x = features(images, version)  # (N, D) float64 in [0, 1]
+    if len(net.input_shape) == 3:
+        side = int(round(len(x[0]) ** 0.5))
+        _, h, w = net.input_shape
+        top, left = (h - side) // 2, (w - side) // 2
+        x = F.pad(x.reshape(len(x), 1, side, side), (left, w - side - left, top, h - side - top), value=0.0)
+    return (-0.1 + 1.275 * x).float().contiguous()
 
 
 def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte, yte, out: Path | None,
                    has_checkpoint: bool, started, t0, log) -> dict:
-    """Online SDLM (App. C) for the networks of Fig. 9 (lenet1998/comparison/mlp.py), LeNet-5's recipe:
-    the paper's schedule, h_kk on 500 random patterns before each pass, one constant random order; with
-    `distortions`, each pass takes its 60,000 patterns from LeNet-5's pool of 540,000 distorted copies +
-    the originals (lenet1998/distortions.py, the settled ranges)."""
+    """Online SDLM (App. C) for the networks of Fig. 9 (lenet1998/comparison/convnets.py), LeNet-5's recipe
+    on the C kernel (lenet1998/fast/layered.c): the paper's schedule, h_kk on 500 random patterns before
+    each pass, one constant random order; with `distortions`, each pass takes its patterns from LeNet-5's
+    pool of distorted copies + the originals (lenet1998/distortions.py, the settled ranges)."""
     from lenet1998.config import FAITHFUL
     from lenet1998.distortions import DistortedPool
+    from lenet1998.fast.build import LAYERED_SOURCE, BuildError, build_info
+    from lenet1998.fast.layered import load_layered_kernel
     from lenet1998.seeds import generator
 
-    from . import mlp
+    from . import convnets
 
     passes = opts["passes"]
     if isinstance(passes, bool) or not isinstance(passes, int) or passes < 1:
         raise ConfigError(f"passes must be a positive integer, got {passes!r}")
     cfg = FAITHFUL.replace(passes=passes, distortions=bool(opts["distortions"]))
-    m = mlp.build(row.network, generator(seed, "init"))
-    xte_in = _scaled(xte, row.input)
+    try:
+        kernel = load_layered_kernel()
+    except BuildError as e:
+        raise ConfigError(f"the Fig. 9 networks train on the C kernel, which is not available ({e}); install gcc "
+                          f"(or set CC) and run `python -m lenet1998.fast`") from None
+    net = convnets.net_by_name(row.network)
+    params = convnets.init_params(net, generator(seed, "init"))
+    xte_in = _net_input(xte, row.input, net)
     pool = DistortedPool(cfg, seed, xtr, ytr) if cfg.distortions else None
-    xtr_in = None if pool else _scaled(xtr, row.input)
+    xtr_in = None if pool else _net_input(xtr, row.input, net)
+    ytr = ytr.long().contiguous()
     order = torch.randperm(len(ytr), generator=generator(seed, "order"))
     metrics, train_seconds, eval_seconds, first = [], 0.0, 0.0, 0
     ckpt = out / CHECKPOINT if out is not None else None
     if has_checkpoint:
-        first, metrics, train_seconds, eval_seconds = _restore(ckpt, m, config, seed)
+        first, metrics, train_seconds, eval_seconds = _restore(ckpt, params, config, seed)
         log(f"{row.name} s{seed}: resuming after pass {first} of {passes} ({ckpt})")
     holdout = config["holdout"]
     for p in range(first, passes):
         if pool:
             imgs, labels = pool.patterns(pool.pass_indices(p))
-            x, y, o = _scaled(imgs, row.input), labels, torch.arange(len(labels))
+            x, y, o = _net_input(imgs, row.input, net), labels.long().contiguous(), torch.arange(len(labels))
         else:
             x, y, o = xtr_in, ytr, order
-        hidx = torch.randperm(len(y), generator=generator(seed, "hkk", p))[:cfg.hkk_patterns]
+        hidx = torch.randperm(len(y), generator=generator(seed, "hkk", p))[:cfg.hkk_patterns].contiguous()
         eta = cfg.rate(p)
-        eps = [eta / (cfg.mu + h) for h in mlp.gauss_newton_diagonal(m, x[hidx], cfg.hkk_output_curvature)]
+        eps = (eta / (cfg.mu + kernel.hkk(net, params, x, hidx, cfg.hkk_output_curvature))).contiguous()
         ts = time.time()
-        loss, running = mlp.online_pass(m, eps, x, mlp.targets(y), o)
+        loss, running = kernel.train_pass(net, params, eps, x, y, o.contiguous())
         train_seconds += time.time() - ts
         te = time.time()
-        missed = (m.predict(xte_in) != yte).nonzero().flatten()
+        missed = (kernel.forward(net, params, xte_in).argmax(1) != yte).nonzero().flatten()
         eval_seconds += time.time() - te
         row_m = {"pass": p + 1, "eta": eta, "train_loss": loss / len(y), "train_error_running": 100.0 * running / len(y),
                  "test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed),
-                 "rate_min": float(min(e.min() for e in eps)), "rate_max": float(max(e.max() for e in eps))}
+                 "rate_min": float(eps.min()), "rate_max": float(eps.max())}
         metrics.append(row_m)
         log(f"{row.name} s{seed} pass {p + 1:2d}/{passes}: loss {row_m['train_loss']:.4f} running train err "
             f"{row_m['train_error_running']:.2f}% test err {row_m['test_error']:.2f}%")
         if ckpt is not None:
             records.save_checkpoint(ckpt, family="comparison", recipe=row.name, model_config=config,
-                                    state_dict={f"p{i}": t for i, t in enumerate(m.params)}, seed=seed,
-                                    passes_done=p + 1, metrics=metrics, train_seconds=train_seconds,
-                                    eval_seconds=eval_seconds)
-    scores = m.scores(xte_in)
+                                    state_dict={"params": params}, seed=seed, passes_done=p + 1, metrics=metrics,
+                                    train_seconds=train_seconds, eval_seconds=eval_seconds)
+    ftr = _net_input(xtr, row.input, net)  # the final weights on the (undistorted) training set
+    model = _readout(opts, kernel, net, params, ftr, ytr)
+    scores = model.scores(xte_in)
     pred = scores.argmax(1)
     missed = (pred != yte).nonzero().flatten().tolist()
-    ftr = _scaled(xtr, row.input)  # the final weights on the (undistorted) training set
-    tm = int((m.predict(ftr) != ytr).sum())
     final = {"test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed), "test_n": len(yte),
-             "test_acc": 1 - len(missed) / len(yte), "train_error": 100.0 * tm / len(ytr), "train_misses": tm,
-             "train_n": len(ytr), "reject_for_0_5": reject_rate(scores, yte, REJECT_TARGET),
-             "parameters": m.parameters, "multiply_adds": m.multiply_adds,
+             "test_acc": 1 - len(missed) / len(yte), "train_n": len(ytr), "reject_for_0_5": reject_rate(scores, yte, REJECT_TARGET),
+             "parameters": model.parameters, "multiply_adds": model.multiply_adds,
              "evaluated_on": (f"holdout: the last {holdout} training patterns" if holdout else "the MNIST test set")}
+    if row.train_error:
+        tm = int((model.predict(ftr) != ytr).sum())
+        final.update(train_error=100.0 * tm / len(ytr), train_misses=tm)
     prov = provenance.collect("cpu")
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
-                train_seconds=train_seconds, eval_seconds=eval_seconds)
+                train_seconds=train_seconds, eval_seconds=eval_seconds, backend="layered-kernel",
+                kernel=build_info(source=LAYERED_SOURCE))
     record = {
         "schema": records.SCHEMA, "run_id": f"{row.name}-s{seed}-{records.config_hash(config)}", "recipe": row.name,
         "family": "comparison", "dataset": "mnist", "config": config, "seed": seed, "metrics": metrics,
@@ -223,21 +237,75 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
     return record
 
 
-def _restore(ckpt: Path, m, config: dict, seed: int) -> tuple[int, list, float, float]:
-    """Load a network's checkpoint into `m`: (passes done, metrics, train and eval seconds so far)."""
+class _NetModel:
+    """A trained network read out by its own output layer (or, `readout`, by a classifier on one layer's
+    outputs), with the Fig. 11-12 counts of what recognition computes and stores."""
+
+    def __init__(self, kernel, net, params, readout=None, layer=None):
+        self.kernel, self.net, self.params, self.readout, self.layer = kernel, net, params, readout, layer
+
+    def _features(self, x):
+        return self.kernel.forward(self.net, self.params, x, features=self.layer)[1].double()
+
+    def scores(self, x):
+        if self.readout is None:
+            return self.kernel.forward(self.net, self.params, x).double()
+        return self.readout.scores(self._features(x))
+
+    def predict(self, x):
+        return self.scores(x).argmax(1)
+
+    @property
+    def parameters(self) -> int:
+        if self.readout is None:
+            return self.net.param_count
+        return self.net.param_count - self._output_layer_params + self.readout.parameters
+
+    @property
+    def multiply_adds(self) -> int:
+        if self.readout is None:
+            return self.net.connections
+        return self.net.connections - self._output_layer_params + self.readout.multiply_adds
+
+    @property
+    def _output_layer_params(self) -> int:
+        last = self.net.placed[-1]  # a FULL layer: its connections are its parameters
+        return last.end - last.w_offset
+
+
+def _readout(opts: dict, kernel, net, params, ftr, ytr) -> _NetModel:
+    """The network itself, or LeNet-4's output layer replaced (Sec. III-C.8) by K-NN or local learning on
+    the layer before it, fitted on the (undistorted) training patterns' features."""
+    kind = opts.get("readout")
+    if kind is None:
+        return _NetModel(kernel, net, params)
+    from . import knn, local_learning
+
+    layer = len(net.placed) - 2  # F5, the 120 units under the output layer
+    feats = kernel.forward(net, params, ftr, features=layer)[1].double()
+    if kind == "knn":
+        r = knn.fit(feats, ytr, k=opts["k"])
+    elif kind == "local":
+        r = local_learning.fit(feats, ytr, neighbours=opts["neighbours"], ridge=opts["ridge"])
+    else:
+        raise ConfigError(f"readout must be knn or local, got {kind!r}")
+    return _NetModel(kernel, net, params, r, layer)
+
+
+def _restore(ckpt: Path, params: torch.Tensor, config: dict, seed: int) -> tuple[int, list, float, float]:
+    """Load a network's checkpoint into `params`: (passes done, metrics, train and eval seconds so far)."""
     blob = records.load_checkpoint(ckpt)
     if blob.get("family") != "comparison" or blob.get("model_config") != config or blob.get("seed") != seed:
         raise ConfigError(f"{ckpt} was made by another row, config or seed; use another --out-dir, or "
                           f"--overwrite to start over there")
     records.checkpoint_fields(blob, ckpt, {"state_dict": dict, "passes_done": int, "metrics": list,
                                            "train_seconds": (int, float), "eval_seconds": (int, float)})
-    sd = blob["state_dict"]
-    if (len(sd) != len(m.params) or len(blob["metrics"]) != blob["passes_done"]
-            or any(sd.get(f"p{i}") is None or sd[f"p{i}"].shape != t.shape for i, t in enumerate(m.params))):
+    w = blob["state_dict"].get("params")
+    if (not isinstance(w, torch.Tensor) or w.shape != params.shape or w.dtype != params.dtype
+            or len(blob["metrics"]) != blob["passes_done"]):
         raise RecordError(f"{ckpt}: malformed checkpoint (its weights or metrics do not fit {config['row']}); "
                           f"re-run with --overwrite")
-    for i, t in enumerate(m.params):
-        t.copy_(sd[f"p{i}"])
+    params.copy_(w)
     return blob["passes_done"], blob["metrics"], blob["train_seconds"], blob["eval_seconds"]
 
 

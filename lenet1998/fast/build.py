@@ -1,4 +1,5 @@
-"""Compile `lenet5.c` into a shared library, once per source/compiler/flags/target, into a user cache.
+"""Compile a kernel source (`lenet5.c`, the default, or `layered.c`) into a shared library, once per
+source/compiler/flags/target, into a user cache.
 
 `python -m lenet1998.fast` builds it ahead of time (the Makefile's install step does, and fails
 if it cannot); otherwise the first use does. If no C compiler works, training falls back to the
@@ -28,7 +29,8 @@ from pathlib import Path
 
 from lenet_repro.errors import ConfigError, PathError
 
-SOURCE = Path(__file__).with_name("lenet5.c")
+SOURCE = Path(__file__).with_name("lenet5.c")  # LeNet-5's kernel: the default of every function below
+LAYERED_SOURCE = Path(__file__).with_name("layered.c")  # the layered comparison networks (Fig. 9)
 # The flags that decide the numbers: value-safe optimisation only, no contraction, no fast-math.
 # -fno-trapping-math / -fno-math-errno let GCC vectorise the clamps; they change no result.
 NUMERIC_FLAGS = ["-O3", "-std=gnu11", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno",
@@ -110,11 +112,13 @@ def cflags(tgt: str | None = None) -> list[str]:
     return [*NUMERIC_FLAGS, *([f"-march={tgt}"] if tgt else []), *LINK_FLAGS]
 
 
-def kernel_numerics() -> int:
-    """The kernel's LENET5_NUMERICS version (read from the source, so no build is needed)."""
-    m = re.search(r"^#define LENET5_NUMERICS (\d+)", SOURCE.read_text(), re.M)
+def kernel_numerics(source: Path = SOURCE) -> int:
+    """A kernel's numerics version, <STEM>_NUMERICS (LENET5_NUMERICS, LAYERED_NUMERICS), read from the
+    source, so no build is needed."""
+    macro = f"{source.stem.upper()}_NUMERICS"
+    m = re.search(rf"^#define {macro} (\d+)", source.read_text(), re.M)
     if not m:
-        raise BuildError(f"{SOURCE} defines no LENET5_NUMERICS version")
+        raise BuildError(f"{source} defines no {macro} version")
     return int(m.group(1))
 
 
@@ -126,8 +130,17 @@ def numeric_build_id() -> str:
     version bump. Recorded in every run record; the report flags records of another build."""
     from ..distortions import WARP_NUMERICS
 
-    flags = hashlib.sha256(" ".join(NUMERIC_FLAGS).encode()).hexdigest()[:6]
-    return f"k{kernel_numerics()}w{WARP_NUMERICS}-{flags}"
+    return f"k{kernel_numerics()}w{WARP_NUMERICS}-{_numeric_flags_id()}"
+
+
+def layered_numeric_build_id() -> str:
+    """The same for the layered kernel (layered.c, which has no warp): its LAYERED_NUMERICS version and
+    the numeric compiler flags."""
+    return f"l{kernel_numerics(LAYERED_SOURCE)}-{_numeric_flags_id()}"
+
+
+def _numeric_flags_id() -> str:
+    return hashlib.sha256(" ".join(NUMERIC_FLAGS).encode()).hexdigest()[:6]
 
 
 def record_numeric_build(record: dict) -> str:
@@ -139,26 +152,28 @@ def record_numeric_build(record: dict) -> str:
     return ((prov.get("kernel") or {}).get("numeric_build")) or "unrecorded"
 
 
-def library_path(tgt: str | None = None) -> Path:
+def library_path(tgt: str | None = None, source: Path = SOURCE) -> Path:
+    """lib<stem>-<key>.so in the cache, the key hashing the source, the compiler and every flag."""
     cc = compiler() or "none"
     flags = cflags(tgt)
-    key = hashlib.sha256(SOURCE.read_bytes() + " ".join([cc, compiler_version(cc), *flags]).encode()).hexdigest()[:16]
-    return cache_dir() / f"liblenet5-{key}.so"
+    key = hashlib.sha256(source.read_bytes() + " ".join([cc, compiler_version(cc), *flags]).encode()).hexdigest()[:16]
+    return cache_dir() / f"lib{source.stem}-{key}.so"
 
 
-def build_info(tgt: str | None = None) -> dict:
+def build_info(tgt: str | None = None, source: Path = SOURCE) -> dict:
     """What built the kernel: for run provenance."""
     tgt = target() if tgt is None else tgt
     cc = compiler()
-    return {"numeric_build": numeric_build_id(), "target": tgt, "cflags": " ".join(cflags(tgt)),
+    nb = layered_numeric_build_id() if source == LAYERED_SOURCE else numeric_build_id()
+    return {"numeric_build": nb, "target": tgt, "cflags": " ".join(cflags(tgt)),
             "compiler": compiler_version(cc) if cc else None,
-            "source_sha256": hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]}
+            "source_sha256": hashlib.sha256(source.read_bytes()).hexdigest()[:16]}
 
 
-def build(force: bool = False, tgt: str | None = None) -> Path:
-    """Return the path of the compiled library, compiling it if needed (atomic rename)."""
+def build(force: bool = False, tgt: str | None = None, source: Path = SOURCE) -> Path:
+    """Return the path of the compiled library of `source`, compiling it if needed (atomic rename)."""
     tgt = target() if tgt is None else tgt
-    out = library_path(tgt)
+    out = library_path(tgt, source)
     if out.exists() and not force:
         return out
     cc = compiler()
@@ -172,7 +187,7 @@ def build(force: bool = False, tgt: str | None = None) -> Path:
                         f"point LENET_CACHE_DIR at a writable folder") from None
     os.close(fd)
     try:
-        proc = subprocess.run([cc, *cflags(tgt), str(SOURCE), "-o", tmp], capture_output=True, text=True,
+        proc = subprocess.run([cc, *cflags(tgt), str(source), "-o", tmp], capture_output=True, text=True,
                               timeout=300)
         if proc.returncode != 0:
             msg = (proc.stderr or proc.stdout).strip().splitlines()
@@ -185,11 +200,13 @@ def build(force: bool = False, tgt: str | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m lenet1998.fast [--force] [--optional]`: build the kernel; exit 1 if it cannot be
-    built (CI must not pass without it), unless --optional (then the reference path is used)."""
+    """`python -m lenet1998.fast [--force] [--optional]`: build both kernels (LeNet-5's and the layered
+    comparison networks'); exit 1 if one cannot be built (CI must not pass without them), unless
+    --optional (then LeNet-5 uses the reference path and the Fig. 9 networks cannot train)."""
     argv = sys.argv[1:] if argv is None else argv
     try:
         path = build(force="--force" in argv)
+        layered = build(force="--force" in argv, source=LAYERED_SOURCE)
     except (BuildError, ConfigError, PathError) as e:
         optional = "--optional" in argv
         print(f"lenet1998 fast path: not built ({e})"
@@ -199,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if optional else 1
     info = build_info()
     print(f"lenet1998 fast path: {path} (target {info['target']}, numeric build {info['numeric_build']})")
+    print(f"lenet1998 layered kernel: {layered} (numeric build {layered_numeric_build_id()})")
     return 0
 
 
