@@ -113,3 +113,19 @@ def test_an_interrupted_network_row_resumes_to_the_identical_record(tmp_path):
         train("mlp-300", out_dir=tmp_path / "cut2", resume=True, log=lambda s: None, **{**kw, "seed": 4})
     with pytest.raises(ConfigError, match="contradict"):
         train("mlp-300", out_dir=tmp_path / "x", resume=True, overwrite=True, **kw)
+
+
+def test_the_committed_held_out_records_choose_the_defaults_in_rows_py():
+    """THE RULE on the committed full report's held-out runs picks every default it has decided (a grid
+    all of whose values have run); the LeNet-4 readouts keep LeNet-4's own pass count."""
+    from reports.runner import run_plan
+
+    full = Path(__file__).resolve().parent.parent / "reports" / "full"
+    outs = run_plan(build_plan("full", only="comparison-holdout/*"), full, readonly=True, log=lambda s: None)
+    chosen = cr.choices(outs)
+    assert {k for k in chosen if k[1] != "passes"} >= {(r, o) for r, g in comparison.GRIDS.items() for o in g
+                                                      if not ROWS[r].network}  # the classical grids have run
+    for (row, opt), value in chosen.items():
+        assert ROWS[row].options[opt] == value, (row, opt)
+    for name in ("lenet4-knn", "lenet4-local"):
+        assert ROWS[name].options["passes"] == ROWS["lenet4"].options["passes"]
