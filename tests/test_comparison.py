@@ -461,3 +461,15 @@ def test_local_learning_fits_each_test_pattern_on_its_own_neighbours_like_a_naiv
     assert (m.predict(x[:50]) == y[:50]).float().mean() > 0.8
     with pytest.raises(ConfigError):
         local_learning.fit(x, y, neighbours=0)
+
+
+@pytest.mark.data
+def test_a_lenet4_readout_row_records_no_training_error_and_writes_its_record(tmp_path):
+    from lenet1998.comparison.train import train
+    from lenet_repro.records import read_record
+
+    lines = []
+    rec = train("lenet4-knn", options={"passes": 1}, train_subset=1000, test_subset=200, out_dir=tmp_path,
+                log=lines.append)
+    assert "train_error" not in rec["final"] and rec["final"]["test_n"] == 200
+    assert read_record(tmp_path)["final"] == rec["final"] and any("test error" in s for s in lines)

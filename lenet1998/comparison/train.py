@@ -230,8 +230,9 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
         "final": final, "test_misses_idx": missed, "test_predictions_missed": pred[missed].tolist(),
         "provenance": prov,
     }
-    log(f"{row.name}: test error {final['test_error']:.2f} % ({len(missed)} misses), train error "
-        f"{final['train_error']:.2f} %, {final['reject_for_0_5']:.1f} % rejected for 0.5 % error")
+    train_txt = f", train error {final['train_error']:.2f} %" if "train_error" in final else ""
+    log(f"{row.name}: test error {final['test_error']:.2f} % ({len(missed)} misses){train_txt}, "
+        f"{final['reject_for_0_5']:.1f} % rejected for 0.5 % error")
     if out is not None:
         log(f"wrote {records.write_record(out, record)}")
     return record
