@@ -6,7 +6,10 @@ The final score for class i is the sum of the outputs all the units labeled i/x 
 output of all the units labeled y/i, for all x and y."
 
 Reading taken: each unit is linear (784 weights + bias: 45 x 785 = 35,325 parameters, Fig. 12's 35k),
-fitted by least squares on its two classes (linear.least_squares), as the linear classifier.
+fitted by least squares on its two classes (linear.least_squares), as the linear classifier. The
+unit's nonlinearity is not stated: `unit="linear"` sums the raw outputs, `unit="tanh"` squashes each
+unit's output with tanh before the sums (a sigmoid unit's bounded vote, so that a unit far from the
+patterns it was trained on cannot dominate the score); chosen on held-out digits (reports/comparison.py).
 """
 
 from __future__ import annotations
@@ -16,14 +19,20 @@ from itertools import combinations
 
 import torch
 
+from lenet_repro.errors import ConfigError
+
 from .linear import least_squares, with_bias
 
 PAIRS = list(combinations(range(10), 2))  # (i, j), i < j: 45 units
 
 
+UNITS = ("linear", "tanh")
+
+
 @dataclass
 class Pairwise:
     weight: torch.Tensor  # (D + 1, 45): unit (i, j) of PAIRS in column k
+    unit: str = "linear"
 
     @property
     def parameters(self) -> int:
@@ -34,7 +43,8 @@ class Pairwise:
         return (self.weight.shape[0] - 1) * self.weight.shape[1]
 
     def unit_outputs(self, x: torch.Tensor) -> torch.Tensor:  # (N, D) -> (N, 45)
-        return with_bias(x.double()) @ self.weight
+        a = with_bias(x.double()) @ self.weight
+        return torch.tanh(a) if self.unit == "tanh" else a
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:  # (N, D) -> (N, 10)
         u = self.unit_outputs(x)
@@ -48,11 +58,13 @@ class Pairwise:
         return self.scores(x).argmax(1)
 
 
-def fit(x: torch.Tensor, y: torch.Tensor, ridge: float = 0.0) -> Pairwise:
+def fit(x: torch.Tensor, y: torch.Tensor, ridge: float = 0.0, unit: str = "linear") -> Pairwise:
+    if unit not in UNITS:
+        raise ConfigError(f"unit={unit!r} is not one of {', '.join(UNITS)}")
     a = with_bias(x.double())
     cols = []
     for i, j in PAIRS:
         m = (y == i) | (y == j)
         t = torch.where(y[m] == i, 1.0, -1.0).double().unsqueeze(1)
         cols.append(least_squares(a[m], t, ridge))
-    return Pairwise(torch.cat(cols, dim=1))
+    return Pairwise(torch.cat(cols, dim=1), unit)

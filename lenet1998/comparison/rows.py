@@ -46,7 +46,7 @@ def _mlp(name, label, ref, sizes, input="regular", distortions=False):
 ROWS: dict[str, Row] = {r.name: r for r in [
     Row("linear", "linear", "paper-fig9-linear", "regular", linear.fit, {"ridge": 100.0}),
     Row("deslant-linear", "[deslant] linear", "paper-fig9-deslant-linear", "deslant", linear.fit, {"ridge": 100.0}),
-    Row("pairwise-linear", "pairwise linear", "paper-fig9-pairwise-linear", "regular", pairwise.fit, {"ridge": 100.0}),
+    Row("pairwise-linear", "pairwise linear", "paper-fig9-pairwise-linear", "regular", pairwise.fit, {"ridge": 100.0, "unit": "linear"}),
     Row("knn-euclidean", "K-NN Euclidean", "paper-fig9-k-nn-euclidean", "regular", knn.fit, {"k": 5},
         train_error=False),
     Row("deslant-knn-euclidean", "[deslant] K-NN Euclidean", "paper-fig9-deslant-k-nn-euclidean", "deslant", knn.fit,
