@@ -473,3 +473,47 @@ def test_a_lenet4_readout_row_records_no_training_error_and_writes_its_record(tm
                 log=lines.append)
     assert "train_error" not in rec["final"] and rec["final"]["test_n"] == 200
     assert read_record(tmp_path)["final"] == rec["final"] and any("test error" in s for s in lines)
+
+
+def test_boosting_filters_half_right_half_wrong_for_net_2_and_the_disagreements_for_net_3():
+    from lenet1998.comparison import boosting
+
+    labels = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    pred1 = torch.tensor([0, 1, 2, 3, 4, 5, 6, 0, 0, 9])  # wrong on 7 and 8
+    s2 = boosting.second_set(pred1, labels, torch.Generator().manual_seed(0))
+    assert len(s2) == 4 and {7, 8} <= set(s2.tolist())
+    assert (pred1[s2] == labels[s2]).sum() == 2  # half right, half wrong
+    pred2 = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 1, 9])
+    assert boosting.third_set(pred1, pred2).tolist() == [7, 8]
+    with pytest.raises(ConfigError, match="no mix"):
+        boosting.second_set(labels, labels, torch.Generator())
+    with pytest.raises(ConfigError, match="nothing to train net 3"):
+        boosting.third_set(pred1, pred1)
+
+
+@pytest.mark.data
+def test_the_boosted_lenet4_adds_three_nets_its_first_is_the_dist_lenet4_and_it_resumes_identically(tmp_path):
+    from lenet1998.comparison.train import train
+    from lenet_repro.records import numbers_of
+
+    kw = dict(options={"passes": 1}, seed=2, train_subset=1500, test_subset=300)
+    whole = train("dist-boosted-lenet4", out_dir=tmp_path / "whole", log=lambda s: None, **kw)
+    f = whole["final"]
+    assert f["parameters"] == 3 * 50_698 and f["multiply_adds"] == 3 * 262_306
+    assert f["net2_patterns"] > 0 and f["net3_patterns"] > 0 and "train_error" in f
+
+    class Stop(Exception):
+        pass
+
+    def stop_in_net_3(line):
+        if "net 3 s2 pass  1/1" in line:
+            raise Stop  # nets 1 and 2 are checkpointed, net 3's pass is not
+
+    with pytest.raises(Stop):
+        train("dist-boosted-lenet4", out_dir=tmp_path / "cut", log=stop_in_net_3, **kw)
+    assert (tmp_path / "cut" / "checkpoint-net2.pt").exists() and not (tmp_path / "cut" / "result.json").exists()
+    resumed = train("dist-boosted-lenet4", out_dir=tmp_path / "cut", resume=True, log=lambda s: None, **kw)
+    assert numbers_of(resumed) == numbers_of(whole)
+    lenet4 = train("lenet4", options={"passes": 1, "distortions": True}, seed=2, train_subset=1500, test_subset=300,
+                   log=lambda s: None)
+    assert f["net1_test_error"] == lenet4["final"]["test_error"]  # net 1 is the [dist] LeNet-4 of the seed

@@ -127,5 +127,5 @@ def test_the_committed_held_out_records_choose_the_defaults_in_rows_py():
                                                       if not ROWS[r].network}  # the classical grids have run
     for (row, opt), value in chosen.items():
         assert ROWS[row].options[opt] == value, (row, opt)
-    for name in ("lenet4-knn", "lenet4-local"):
+    for name in ("lenet4-knn", "lenet4-local", "dist-boosted-lenet4"):
         assert ROWS[name].options["passes"] == ROWS["lenet4"].options["passes"]

@@ -36,7 +36,8 @@ class Row:
 
 def _net(name, label, ref, net, input="regular", distortions=False, **readout):
     return Row(name, label, ref, input, None, {"passes": 20, "distortions": distortions, **readout}, stochastic=True,
-               network=net, train_error=not readout)  # (a nearest-neighbour readout finds each training digit itself)
+               network=net, train_error="readout" not in readout)  # (a nearest-neighbour readout finds each
+    # training digit itself)
 
 
 def _mlp(name, label, ref, sizes, input="regular", distortions=False):
@@ -80,6 +81,9 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     _net("lenet4-knn", "LeNet-4 / K-NN", "paper-fig9-lenet-4-k-nn", "lenet4", readout="knn", k=3),
     _net("lenet4-local", "LeNet-4 / local", "paper-fig9-lenet-4-local", "lenet4", readout="local", neighbours=200,
          ridge=0.01),
+    # Sec. III-C.9: three LeNet-4s, the second and third trained on patterns filtered by the first two (boosting.py)
+    _net("dist-boosted-lenet4", "[dist] boosted LeNet-4", "paper-fig9-dist-boosted-lenet-4", "lenet4",
+         distortions=True, boosting=True),
 ]}
 
 

@@ -134,6 +134,40 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
     return record
 
 
+def _sdlm(kernel, net, cfg, xte_in, yte, config: dict, name: str, seed: int, log, params: torch.Tensor, one_pass,
+          hkk_generator, ckpt: Path | None, has_checkpoint: bool, tag: str = "") -> tuple[list, float, float]:
+    """`cfg.passes` passes of online SDLM on `params` (in place): before pass p, h_kk on 500 patterns drawn
+    by `hkk_generator(p)` from `one_pass(p)` = (x, labels, order); after it, the test error and a checkpoint.
+    Resumes from `ckpt` when `has_checkpoint`. Returns (per-pass metrics, train and eval seconds)."""
+    passes = cfg.passes
+    metrics, train_seconds, eval_seconds, first = [], 0.0, 0.0, 0
+    if has_checkpoint:
+        first, metrics, train_seconds, eval_seconds = _restore(ckpt, params, config, seed)
+        log(f"{name}{tag} s{seed}: resuming after pass {first} of {passes} ({ckpt})")
+    for p in range(first, passes):
+        x, y, o = one_pass(p)
+        hidx = torch.randperm(len(y), generator=hkk_generator(p))[:cfg.hkk_patterns].contiguous()
+        eta = cfg.rate(p)
+        eps = (eta / (cfg.mu + kernel.hkk(net, params, x, hidx, cfg.hkk_output_curvature))).contiguous()
+        ts = time.time()
+        loss, running = kernel.train_pass(net, params, eps, x, y, o.contiguous())
+        train_seconds += time.time() - ts
+        te = time.time()
+        missed = (kernel.forward(net, params, xte_in).argmax(1) != yte).nonzero().flatten()
+        eval_seconds += time.time() - te
+        row_m = {"pass": p + 1, "eta": eta, "train_loss": loss / len(y), "train_error_running": 100.0 * running / len(y),
+                 "test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed),
+                 "rate_min": float(eps.min()), "rate_max": float(eps.max())}
+        metrics.append(row_m)
+        log(f"{name}{tag} s{seed} pass {p + 1:2d}/{passes}: loss {row_m['train_loss']:.4f} running train err "
+            f"{row_m['train_error_running']:.2f}% test err {row_m['test_error']:.2f}%")
+        if ckpt is not None:
+            records.save_checkpoint(ckpt, family="comparison", recipe=name, model_config=config,
+                                    state_dict={"params": params}, seed=seed, passes_done=p + 1, metrics=metrics,
+                                    train_seconds=train_seconds, eval_seconds=eval_seconds)
+    return metrics, train_seconds, eval_seconds
+
+
 def _net_input(images, version: str, net) -> torch.Tensor:
     """The network input: the version's pixels mapped to background -0.1, ink 1.175 (Sec. II-B), float32,
     flat for a fully connected net, else the image centred in the net's input field (background around it):
@@ -171,45 +205,35 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
         raise ConfigError(f"the Fig. 9 networks train on the C kernel, which is not available ({e}); install gcc "
                           f"(or set CC) and run `python -m lenet1998.fast`") from None
     net = convnets.net_by_name(row.network)
-    params = convnets.init_params(net, generator(seed, "init"))
     xte_in = _net_input(xte, row.input, net)
     pool = DistortedPool(cfg, seed, xtr, ytr) if cfg.distortions else None
-    xtr_in = None if pool else _net_input(xtr, row.input, net)
     ytr = ytr.long().contiguous()
-    order = torch.randperm(len(ytr), generator=generator(seed, "order"))
-    metrics, train_seconds, eval_seconds, first = [], 0.0, 0.0, 0
-    ckpt = out / CHECKPOINT if out is not None else None
-    if has_checkpoint:
-        first, metrics, train_seconds, eval_seconds = _restore(ckpt, params, config, seed)
-        log(f"{row.name} s{seed}: resuming after pass {first} of {passes} ({ckpt})")
     holdout = config["holdout"]
-    for p in range(first, passes):
-        if pool:
-            imgs, labels = pool.patterns(pool.pass_indices(p))
-            x, y, o = _net_input(imgs, row.input, net), labels.long().contiguous(), torch.arange(len(labels))
-        else:
-            x, y, o = xtr_in, ytr, order
-        hidx = torch.randperm(len(y), generator=generator(seed, "hkk", p))[:cfg.hkk_patterns].contiguous()
-        eta = cfg.rate(p)
-        eps = (eta / (cfg.mu + kernel.hkk(net, params, x, hidx, cfg.hkk_output_curvature))).contiguous()
-        ts = time.time()
-        loss, running = kernel.train_pass(net, params, eps, x, y, o.contiguous())
-        train_seconds += time.time() - ts
-        te = time.time()
-        missed = (kernel.forward(net, params, xte_in).argmax(1) != yte).nonzero().flatten()
-        eval_seconds += time.time() - te
-        row_m = {"pass": p + 1, "eta": eta, "train_loss": loss / len(y), "train_error_running": 100.0 * running / len(y),
-                 "test_error": 100.0 * len(missed) / len(yte), "test_misses": len(missed),
-                 "rate_min": float(eps.min()), "rate_max": float(eps.max())}
-        metrics.append(row_m)
-        log(f"{row.name} s{seed} pass {p + 1:2d}/{passes}: loss {row_m['train_loss']:.4f} running train err "
-            f"{row_m['train_error_running']:.2f}% test err {row_m['test_error']:.2f}%")
-        if ckpt is not None:
-            records.save_checkpoint(ckpt, family="comparison", recipe=row.name, model_config=config,
-                                    state_dict={"params": params}, seed=seed, passes_done=p + 1, metrics=metrics,
-                                    train_seconds=train_seconds, eval_seconds=eval_seconds)
-    ftr = _net_input(xtr, row.input, net)  # the final weights on the (undistorted) training set
-    model = _readout(opts, kernel, net, params, ftr, ytr)
+    ckpt = out / CHECKPOINT if out is not None else None
+    if opts.get("boosting"):
+        from . import boosting
+
+        nets, metrics, train_seconds, eval_seconds, set_sizes, net_errors = boosting.train_three(
+            lambda *a, **k: _sdlm(kernel, net, cfg, xte_in, yte, config, row.name, seed, log, *a, **k),
+            kernel, net, pool, lambda imgs: _net_input(imgs, row.input, net), seed, out, has_checkpoint, log)
+        ftr = _net_input(xtr, row.input, net)
+        model = boosting.Boosted(kernel, net, nets)
+    else:
+        xtr_in = None if pool else _net_input(xtr, row.input, net)
+        order = torch.randperm(len(ytr), generator=generator(seed, "order"))
+
+        def one_pass(p):
+            if pool:
+                imgs, labels = pool.patterns(pool.pass_indices(p))
+                return _net_input(imgs, row.input, net), labels.long().contiguous(), torch.arange(len(labels))
+            return xtr_in, ytr, order
+
+        params = convnets.init_params(net, generator(seed, "init"))
+        metrics, train_seconds, eval_seconds = _sdlm(kernel, net, cfg, xte_in, yte, config, row.name, seed, log,
+                                                     params, one_pass, lambda p: generator(seed, "hkk", p), ckpt,
+                                                     has_checkpoint)
+        ftr = _net_input(xtr, row.input, net)  # the final weights on the (undistorted) training set
+        model = _readout(opts, kernel, net, params, ftr, ytr)
     scores = model.scores(xte_in)
     pred = scores.argmax(1)
     missed = (pred != yte).nonzero().flatten().tolist()
@@ -220,6 +244,9 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
     if row.train_error:
         tm = int((model.predict(ftr) != ytr).sum())
         final.update(train_error=100.0 * tm / len(ytr), train_misses=tm)
+    if opts.get("boosting"):  # the filtered sets' sizes and each net's own test error
+        final.update(net2_patterns=set_sizes[0], net3_patterns=set_sizes[1],
+                     **{f"net{i + 1}_test_error": v for i, v in enumerate(net_errors)})
     prov = provenance.collect("cpu")
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
                 train_seconds=train_seconds, eval_seconds=eval_seconds, backend="layered-kernel",
