@@ -1,7 +1,9 @@
 """Speed of one online (batch-1) SDLM step of each layered comparison network of Fig. 9 (the MLPs of
 Sec. III-C.5/6, LeNet-1, LeNet-4), every path measured side by side in one run on one machine.
 
-    python benchmarks/layered_step.py [--steps 3000] [--slow-steps 300] [--repeats 3]
+    python benchmarks/layered_step.py [--steps 3000] [--slow-steps 300] [--repeats 3] [--out benchmarks/results]
+
+Writes <out>/layered_step.json (the README's speed-layered block is rendered from it).
 
 Rows per net (the same synthetic patterns in the paper's input range, best of --repeats):
   kernel      lenet1998/fast/layered.c, one call per pass of steps, one thread
@@ -130,21 +132,39 @@ def main(argv=None) -> int:
     ap.add_argument("--slow-steps", type=int, default=300, help="torch steps per timing (mlp, autograd)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--nets", nargs="*", default=list(NETS), choices=list(NETS))
+    ap.add_argument("--out", default=None, help="folder for layered_step.json (default: print only)")
     args = ap.parse_args(argv)
+    if min(args.steps, args.slow_steps, args.repeats) < 1 or args.steps < 500:
+        ap.error("--steps (>= 500: h_kk uses 500 patterns), --slow-steps and --repeats must be positive")
     info = build_info(source=LAYERED_SOURCE)
     print(f"{cpu_model()}, {os.cpu_count()} cores; torch {torch.__version__}; python {platform.python_version()}; "
           f"layered kernel {info['target']} (numeric build {info['numeric_build']})")
     print(f"us per online step (best of {args.repeats}; kernel {args.steps} steps, torch {args.slow_steps})")
     print(f"{'net':<16}{'kernel':>9}{'kernel x2':>11}{'mlp':>9}{'autograd':>12}{'kernel x base':>15}"
           f"{'x2 x base':>11}{'mlp x base':>12}{'run min':>9}")
+    rows = {}
     for name in args.nets:
-        r = measure(name, args)
+        r = rows[name] = measure(name, args)
         us = {c: f"{r[c] * 1e6:.1f}" if c in r else "-" for c in ("kernel", "kernel x2", "mlp", "autograd")}
         ratio = {c: f"{r['autograd'] / r[c]:.1f}x" if c in r else "-" for c in ("kernel", "kernel x2", "mlp")}
         print(f"{name:<16}{us['kernel']:>9}{us['kernel x2']:>11}{us['mlp']:>9}"
               f"{us['autograd'] + '/' + str(r['autograd_threads']) + 't':>12}{ratio['kernel']:>15}"
               f"{ratio['kernel x2']:>11}{ratio['mlp']:>12}{r['kernel'] * 1.2e6 / 60:>9.1f}")
     print("autograd: value/Nt = at its best torch thread count N")
+    if args.out:
+        import json
+        from datetime import datetime, timezone
+
+        from lenet_repro.atomic import write_text
+
+        out = {"machine": cpu_model(), "cpus": os.cpu_count(), "torch": torch.__version__, "kernel": info,
+               "steps": args.steps, "slow_steps": args.slow_steps, "repeats": args.repeats,
+               "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "us_per_step": {n: {k: (v * 1e6 if k != "autograd_threads" else v) for k, v in r.items()}
+                               for n, r in rows.items()}}
+        path = Path(args.out) / "layered_step.json"
+        write_text(path, json.dumps(out, indent=1) + "\n")
+        print(f"wrote {path}")
     return 0
 
 

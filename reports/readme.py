@@ -8,6 +8,7 @@ Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
 - ledger: the fidelity ledger (lenet1998/ledger.csv + the defaults in lenet1998/config.py);
 - ledger-lush: the Lush-demo recipe's own ledger (lenet1998/ledger_lush.csv + recipes.LUSH_DEMO);
 - speed: the online-step benchmark (benchmarks/results/online_step.json) and GPU measurements;
+- speed-layered: the Fig. 9 networks' online-step benchmark (benchmarks/results/layered_step.json);
 - reproduction: the cross-target comparison of one seed (benchmarks/results/cross_target.json);
 - raylocal: the smoke plan on a two-node Ray cluster against the local engine (benchmarks/results/ray_vs_local.json);
 - estimate: the wall-time planner's output for the full profile at 1, 8 and 64 workers (reports/estimate.py);
@@ -79,6 +80,32 @@ def _readings_line(outcomes) -> list[str]:
                 f"{PAPER_RATE_HIGH:g})."]
 
 
+def _comparison_lines(outcomes) -> list[str]:
+    """The Fig. 9 comparison in a few lines: each row run so far, ours beside the paper's, and Fig. 6."""
+    from . import comparison_report as cr
+    from . import fig6
+
+    t = cr.fig9_table(outcomes)
+    done = t[t["runs"] != 0]
+    if done.empty:
+        return []
+    agree = int((done["verdict"] == "agrees").sum())
+    cells = "; ".join(f"{r['classifier (Fig. 9)']} {r['ours %']} ({r['paper %']}, {r['verdict']})"
+                      for _, r in done.iterrows())
+    lines = ["", f"The paper's Fig. 9 comparison ([REPORT.md](reports/full/REPORT.md#figs-9-12-the-papers-comparison)): "
+                 f"{len(done)} of its {len(t)} rows measured, {agree} within the paper's +- 0.1 %; test error % "
+                 f"ours (the paper's, verdict): {cells}."]
+    pts = fig6.points(outcomes)
+    if pts:
+        curves = {}
+        for p in pts:
+            curves.setdefault(p["curve"], []).append(p)
+        cells = "; ".join(f"{c}: " + " / ".join(f"{p['mean']:.2f}" for p in ps) + " % at "
+                          + " / ".join(f"{p['size'] // 1000}k" for p in ps) for c, ps in curves.items())
+        lines += ["", f"Fig. 6, LeNet-5 against the training-set size (mean over seeds): {cells}."]
+    return lines
+
+
 def results_block(out: Path = FULL) -> str:
     if not (out / "results.csv").exists():
         return "_No full report has been committed yet (`make report PROFILE=full`)._\n"
@@ -122,6 +149,7 @@ def results_block(out: Path = FULL) -> str:
                      f" (loss {mean_sd([o.record['final']['train_loss'] for o in runs])[0]:.3f}, train acc "
                      f"{mean_sd([o.record['final']['train_acc'] for o in runs])[0]:.3f}) | the book's "
                      f"{ref.n_builds} builds: {ref.low:.3f}-{ref.high:.3f} (median {ref.value:.3f}) | {inside} |")
+    lines += _comparison_lines(outcomes)
     lines += _readings_line(outcomes)
     lines += _sweep_line(outcomes, "j-sweep", "The MAP constant j, held-out error (last 10,000 training digits")
     lines += _sweep_line(outcomes, "distortion-sweep",
@@ -181,6 +209,26 @@ def speed_block() -> str:
     else:
         lines += ["", "GPU: not measured -- no GPU was available to this project's sessions so far; "
                       "`python benchmarks/gpu_textbook.py` records the textbook recipe's examples/s on one."]
+    return "\n".join(lines) + "\n"
+
+
+def speed_layered_block() -> str:
+    p = BENCH / "layered_step.json"
+    if not p.exists():
+        return "_Run `python benchmarks/layered_step.py --out benchmarks/results` to measure._\n"
+    r = json.loads(p.read_text())
+    lines = [f"Measured by `python benchmarks/layered_step.py --out benchmarks/results` on {r['machine']} ({r['cpus']} "
+             f"CPUs), torch {r['torch']}, layered kernel built for {r['kernel']['target']}, {r['measured_at'][:10]}; "
+             f"best of {r['repeats']} repeats, every row from the same run. The baseline is plain eager PyTorch "
+             f"(per-layer tensors, backward, p -= eps * grad) at its best thread count.", "",
+             "| network | kernel, 1 thread (us/step) | 2 runs on 2 threads (us/step each) | torch by hand (us/step) "
+             "| eager autograd baseline (us/step) | kernel speed-up | a 20-pass run (min) |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, u in r["us_per_step"].items():
+        hand = f"{u['mlp']:.1f}" if "mlp" in u else "-"
+        lines.append(f"| {name} | {u['kernel']:.1f} | {u['kernel x2']:.1f} | {hand} | {u['autograd']:.1f} "
+                     f"({u['autograd_threads']} thread{'s' * (u['autograd_threads'] > 1)}) | {u['autograd'] / u['kernel']:.1f}x "
+                     f"| {u['kernel'] * 1.2e6 / 1e6 / 60:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -306,7 +354,8 @@ def ablation_block(out: Path = FULL) -> str:
     return "\n".join(lines) + "\n"
 
 
-BLOCKS = {"results": results_block, "ledger": ledger_block, "ledger-lush": ledger_lush_block, "speed": speed_block, "reproduction": reproduction_block,
+BLOCKS = {"results": results_block, "ledger": ledger_block, "ledger-lush": ledger_lush_block, "speed": speed_block,
+          "speed-layered": speed_layered_block, "reproduction": reproduction_block,
           "raylocal": raylocal_block, "estimate": estimate_block, "timings": timings_block,
           "ablation": ablation_block}
 

@@ -169,6 +169,7 @@ def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
 
     design = comparison.__doc__.split("\n\n", 1)[1].strip()
     off = cr.disagreements(outcomes)
+    budget, budget_line = cr.budget_table(outcomes)
     return [
         "## Figs. 9-12. The paper's comparison\n",
         cr.__doc__.split("\n\n", 1)[1].strip() + "\n",
@@ -177,6 +178,7 @@ def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
         ("Where ours and the paper's disagree:\n\n" + "\n".join(off) + "\n" if off else ""),
         "### Figs. 10-12: rejection, multiply-adds per recognition and variables stored\n", _md(cr.costs_table(outcomes)),
         "### The options chosen on held-out digits\n", design + "\n", _md(cr.holdout_table(outcomes)),
+        "### Time per run against the budget\n", _md(budget), budget_line + "\n",
     ]
 
 
