@@ -81,6 +81,13 @@ def test_knn_neighbours_equal_a_brute_force_search_and_the_vote_breaks_ties_to_t
     assert int(s.argmax()) == 1
     s = knn.vote_scores(torch.tensor([[4.0, 1.0, 9.0]]), torch.tensor([[5, 7, 2]]))
     assert int(s.argmax()) == 7 and s[0, 0] < s[0, 2]
+    # the confidence: naive, 0.5 (1 - r_c / r_far) from the class's nearest candidate; only the first k vote
+    d = torch.tensor([[1.0, 4.0, 9.0, 16.0, 25.0]])
+    s = knn.vote_scores(d, torch.tensor([[3, 3, 3, 8, 3]]), k=3)
+    assert s[0, 3] == pytest.approx(3 + 0.5 * (1 - 1 / 5)) and s[0, 8] == pytest.approx(0.5 * (1 - 4 / 5))
+    near = knn.vote_scores(torch.tensor([[1.0, 4.0, 9.0, 1.2, 25.0]]), torch.tensor([[3, 3, 3, 8, 3]]), k=3)
+    top2 = lambda t: float(t.topk(2).values[0, 0] - t.topk(2).values[0, 1])  # noqa: E731
+    assert top2(near) < top2(s)  # a unanimous vote is less sure when another class is nearly as near
     m = knn.fit(train, torch.arange(40) % 10)
     assert m.parameters == 200 and m.predict(train[:5]).shape == (5,)
     with pytest.raises(ConfigError, match="k must be"):

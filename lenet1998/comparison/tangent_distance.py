@@ -137,8 +137,8 @@ class TangentDistance:
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:
         d, c = self.distances(x)
-        order = torch.argsort(d, dim=1, stable=True)[:, :self.k]
-        return vote_scores(d.gather(1, order), self.labels[c.gather(1, order)])
+        order = torch.argsort(d, dim=1, stable=True)  # every candidate, nearest first: the first k vote
+        return vote_scores(d.gather(1, order), self.labels[c.gather(1, order)], self.k)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.scores(x).argmax(1)
