@@ -388,7 +388,7 @@ def _verdict(change: ablations.Change, a98: RowStats | None, atb: RowStats | Non
         return "not measured yet"
     new, old = change.new, change.old
     if any(ch for _, _, ch in effects[:1]):
-        first = (f"on the 1998 network it leaves LeNet-5 at chance"
+        first = ("on the 1998 network it leaves LeNet-5 at chance"
                  + (" (a sigmoid cannot reach the -1 of the RBF codes)" if change.key == "sigmoid" else ""))
     else:
         first = None

@@ -70,6 +70,18 @@ NOT_REPRODUCED = {
                                     "their distorted copies, several hours here; the recipe is unpublished "
                                     "(Schoelkopf, personal communication)",
 }
+# Where the paper contradicts itself or cannot be right, and the reading taken (rendered in the report)
+CONTRADICTIONS = (
+    "LeNet-4 (Sec. III-C.8): \"about 260,000 connections and about 17,000 free parameters\", but its 120-unit layer "
+    "fully connected to 16 maps of 5x5 alone has 48,120 parameters. Reading taken: the architecture as the text "
+    "describes it (convnets.lenet4): 262,306 connections, as the paper's, and 50,698 parameters, not its 17,000.",
+    "The larger two-hidden-layer net: the text says 28x28-1000-150-10, Figs. 9, 11 and 12 say 500-150, and Fig. "
+    "12's 469k variables are 500-150's 469,160 (1000-150 has 936,660). Reading taken: 28x28-500-150-10.",
+    "RS-SVM poly 5: 1.0 % in Fig. 9, 1.1 % in the text. Not reproduced (below), so no reading is needed.",
+    "LeNet-1's 20 of 48 H2-H3 connections ([35]) are not listed; an assumed table (convnets.LENET1_H3_TABLE) "
+    "gives exactly [35]'s 2,578 parameters and 98,442 connections. LeNet-4's C3 table is not given either "
+    "(convnets.LENET4_C3_TABLE, 3 maps each).",
+)
 # Published measurements that bear on a row where ours and the paper's differ (cited, not ours)
 OTHER_MEASUREMENTS = {
     "paper-fig9-k-nn-euclidean": "the MNIST web page (LeCun, Cortes & Burges) lists 3.09 % for K-NN with the L2 "

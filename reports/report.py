@@ -176,6 +176,8 @@ def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
         "### Fig. 9: test error on the 10,000 MNIST test digits\n", _md(cr.fig9_table(outcomes)),
         fig("fig9", "The paper's Fig. 9 and ours, row by row (log scale; ours with its 95 % interval)"),
         ("Where ours and the paper's disagree:\n\n" + "\n".join(off) + "\n" if off else ""),
+        "Where the paper contradicts itself, and the reading taken:\n\n"
+        + "\n".join(f"- {c}" for c in comparison.CONTRADICTIONS) + "\n",
         "### Figs. 10-12: rejection, multiply-adds per recognition and variables stored\n", _md(cr.costs_table(outcomes)),
         "### The options chosen on held-out digits\n", design + "\n", _md(cr.holdout_table(outcomes)),
         "### Time per run against the budget\n", _md(budget), budget_line + "\n",
