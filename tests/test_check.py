@@ -86,6 +86,10 @@ def test_default_reference_follows_the_recipe():
     assert check(dist).reference.id == "paper-lenet5-distortions"
     r = _rec("fashion-mnist", "modern", "classic", test_acc=0.8, test_misses=2000, test_n=10000)
     assert check(r).reference.id == "d2l-classic-test-acc"
+    knn = _rec("mnist", "comparison", "knn-euclidean", test_error=5.0, test_misses=500, test_n=10000)
+    v = check(knn)  # a Fig. 9 row: the paper's number for it
+    assert v.reference.id == "paper-fig9-k-nn-euclidean" and v.verdict == "consistent"
+    assert check({**knn, "final": {**knn["final"], "test_error": 3.09, "test_misses": 309}}).verdict == "better"
 
 
 def test_pooled_seeds_give_one_interval():
