@@ -59,5 +59,7 @@ def mean_ci(values: list[float], level: float = 0.95) -> tuple[float, float]:
     if n < 2:
         return math.nan, math.nan
     m, sd = mean_sd(values)
+    if sd == 0:
+        return m, m  # every seed equal: the interval is the value (scipy would return nan)
     lo, hi = stats.t.interval(level, n - 1, loc=m, scale=sd / math.sqrt(n))
     return float(lo), float(hi)

@@ -129,3 +129,25 @@ def test_the_committed_held_out_records_choose_the_defaults_in_rows_py():
         assert ROWS[row].options[opt] == value, (row, opt)
     for name in ("lenet4-knn", "lenet4-local", "dist-boosted-lenet4"):
         assert ROWS[name].options["passes"] == ROWS["lenet4"].options["passes"]
+
+
+def test_fig6_points_group_the_runs_by_training_set_size_with_the_papers_60k_points(tmp_path):
+    from reports import fig6
+
+    def out(group, recipe, seed, n, test, train):
+        ex = Experiment(f"{group}/{recipe}-{n}", group, "lenet1998", recipe, recipe)
+        rec = {"final": {"test_error": test, "train_error": train, "train_n": n, "test_n": 10_000}}
+        return Outcome(RunItem(ex, seed, {}, n, None, None), Path("."), rec)
+
+    outs = [out("fig6", "lenet5-1998", s, 15_000, 1.4 + s / 10, 0.2) for s in range(3)]
+    outs += [out("faithful", "lenet5-1998", s, 60_000, 0.9 + s / 100, 0.25) for s in range(2)]
+    outs += [out("fig6", "lenet5-1998-distortions", 0, 15_000, 1.2, 0.3)]
+    outs += [out("ladder", "lenet5-1998", 0, 60_000, 5.0, 5.0)]  # another group: not a Fig. 6 point
+    pts = fig6.points(outs)
+    test = [p for p in pts if p["curve"] == "test error (no distortions)"]
+    assert [(p["size"], p["n"]) for p in test] == [(15_000, 3), (60_000, 2)]
+    assert test[0]["mean"] == pytest.approx(1.5) and test[0]["lo"] < 1.5 < test[0]["hi"]
+    t = fig6.table(outs)
+    assert set(t[t["training digits"] == "60,000"]["paper %"]) == {"0.95", "0.35"}
+    assert (t[t["training digits"] == "15,000"]["paper %"] == "not in the text").all()
+    assert fig6.figure(outs, tmp_path / "f.png").stat().st_size > 1000 and fig6.figure([], tmp_path / "g.png") is None
