@@ -165,36 +165,43 @@ def budget_table(outcomes: list[Outcome]) -> tuple[pd.DataFrame, str]:
 
 
 def holdout_rows(outcomes: list[Outcome]) -> list[dict]:
-    """One row per held-out grid value (and per network pass count): mean held-out error over seeds."""
+    """One row per held-out grid value (mean held-out error over seeds), and for every network run two
+    pass-count rows read off its curve (option "passes", `at` = the run's options)."""
     out = []
     for exp_id, name, opts in comparison.holdout_experiments():
         recs = [o.record for o in outcomes if o.record and o.item.experiment.id == exp_id]
         if not recs:
             continue
-        ((opt, value),) = opts.items()
-        if ROWS[name].network:
+        opt, value = next(iter(opts.items()))  # the grid's own option (others: held, see holdout_experiments)
+        if opt != "passes":
+            grid = comparison.GRIDS[name][opt]
+            out.append({"row": name, "option": opt, "value": value, "heldout": mean_sd([r["final"]["test_error"]
+                        for r in recs])[0], "seeds": len(recs), "order": grid.index(value), "at": None})
+        if ROWS[name].network and comparison.pass_source(name, {(name, opt): value}) == opts:
             for passes in comparison.NETWORK_PASS_CHOICES:
                 errs = [next((m["test_error"] for m in r["metrics"] if m["pass"] == passes), math.nan) for r in recs]
                 out.append({"row": name, "option": "passes", "value": passes, "heldout": mean_sd(errs)[0],
-                            "seeds": len(recs), "order": comparison.NETWORK_PASS_CHOICES[::-1].index(passes)})
-            continue
-        grid = comparison.GRIDS[name][opt]
-        out.append({"row": name, "option": opt, "value": value, "heldout": mean_sd([r["final"]["test_error"]
-                    for r in recs])[0], "seeds": len(recs), "order": grid.index(value)})
+                            "seeds": len(recs), "order": comparison.NETWORK_PASS_CHOICES[::-1].index(passes),
+                            "at": opts})
     return out
 
 
 def choices(outcomes: list[Outcome]) -> dict[tuple[str, str], object]:
     """THE RULE (reports/comparison.py) on the held-out records: (row, option) -> the chosen value, for
-    every grid all of whose values have run (a pass count: 20 wins ties, as the grid order says)."""
+    every grid all of whose values have run; then each network's pass count from its pass source's
+    curve (20 wins ties, as the grid order says)."""
     rows = holdout_rows(outcomes)
     chosen = {}
-    for key in {(r["row"], r["option"]) for r in rows}:
+    for key in {(r["row"], r["option"]) for r in rows if r["option"] != "passes"}:
         cands = [r for r in rows if (r["row"], r["option"]) == key and not math.isnan(r["heldout"])]
-        expected = (len(comparison.NETWORK_PASS_CHOICES) if key[1] == "passes" and ROWS[key[0]].network
-                    else len(comparison.GRIDS[key[0]][key[1]]))
-        if len(cands) == expected:
+        if len(cands) == len(comparison.GRIDS[key[0]][key[1]]):
             chosen[key] = min(cands, key=lambda r: (round(r["heldout"], 9), r["order"]))["value"]
+    for name in {r["row"] for r in rows if r["option"] == "passes"}:
+        src = comparison.pass_source(name, chosen)
+        cands = [r for r in rows if r["row"] == name and r["option"] == "passes" and r["at"] == src
+                 and not math.isnan(r["heldout"])]
+        if src is not None and len(cands) == len(comparison.NETWORK_PASS_CHOICES):
+            chosen[(name, "passes")] = min(cands, key=lambda r: (round(r["heldout"], 9), r["order"]))["value"]
     return chosen
 
 
@@ -203,8 +210,12 @@ def holdout_table(outcomes: list[Outcome]) -> pd.DataFrame:
     out = []
     for r in sorted(rows, key=lambda r: (list(ROWS).index(r["row"]), r["option"], r["order"])):
         pick = chosen.get((r["row"], r["option"]))
+        if r["option"] == "passes" and r["at"] != comparison.pass_source(r["row"], chosen):
+            pick = None  # a pass curve at a grid value that was not chosen
         default = ROWS[r["row"]].options.get(r["option"])
-        out.append({"row": r["row"], "option": r["option"], "value": str(r["value"]),
+        option = r["option"] + (f" (at {', '.join(f'{k} = {v}' for k, v in r['at'].items())})"
+                                if r["at"] and "passes" not in r["at"] else "")
+        out.append({"row": r["row"], "option": option, "value": str(r["value"]),
                     "held-out error %": "-" if math.isnan(r["heldout"]) else f"{r['heldout']:.2f}", "seeds": r["seeds"],
                     "chosen": "yes" if pick == r["value"] else "", "default in rows.py": "yes" if default == r["value"] else ""})
     return pd.DataFrame(out)

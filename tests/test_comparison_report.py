@@ -62,14 +62,28 @@ def test_a_networks_pass_count_is_read_off_its_20_pass_held_out_curve():
     def curve(e10, e20):
         return [{"pass": p, "test_error": e10 if p == 10 else e20 if p == 20 else 9.0} for p in range(1, 21)]
 
-    exp = "comparison-holdout/mlp-300/passes=20"
-    assert cr.choices([_outcome(exp, "mlp-300", 0, 3.0, curve(3.1, 3.0))]) == {("mlp-300", "passes"): 20}
-    assert cr.choices([_outcome(exp, "mlp-300", 0, 3.0, curve(2.9, 3.0))]) == {("mlp-300", "passes"): 10}
-    assert cr.choices([_outcome(exp, "mlp-300", 0, 3.0, curve(3.0, 3.0))]) == {("mlp-300", "passes"): 20}
-    two = [_outcome(exp, "mlp-300", 0, 3.0, curve(2.8, 3.0)), _outcome(exp, "mlp-300", 1, 3.0, curve(3.4, 3.0))]
-    assert cr.choices(two) == {("mlp-300", "passes"): 20}  # the mean over seeds: 3.1 vs 3.0
-    rows = cr.holdout_rows([_outcome(exp, "mlp-300", 0, 3.0, curve(2.9, 3.0)[:5])])  # a short run
+    exp = "comparison-holdout/lenet1/passes=20"  # LeNet-1: no grid, its own 20-pass run decides
+    assert cr.choices([_outcome(exp, "lenet1", 0, 3.0, curve(3.1, 3.0))]) == {("lenet1", "passes"): 20}
+    assert cr.choices([_outcome(exp, "lenet1", 0, 3.0, curve(2.9, 3.0))]) == {("lenet1", "passes"): 10}
+    assert cr.choices([_outcome(exp, "lenet1", 0, 3.0, curve(3.0, 3.0))]) == {("lenet1", "passes"): 20}
+    two = [_outcome(exp, "lenet1", 0, 3.0, curve(2.8, 3.0)), _outcome(exp, "lenet1", 1, 3.0, curve(3.4, 3.0))]
+    assert cr.choices(two) == {("lenet1", "passes"): 20}  # the mean over seeds: 3.1 vs 3.0
+    rows = cr.holdout_rows([_outcome(exp, "lenet1", 0, 3.0, curve(2.9, 3.0)[:5])])  # a short run
     assert all(math.isnan(r["heldout"]) for r in rows) and cr.choices([]) == {}
+
+
+def test_a_fully_connected_nets_pass_count_comes_from_the_run_at_its_chosen_rate():
+    def curve(e10, e20):
+        return [{"pass": p, "test_error": e10 if p == 10 else e20} for p in range(1, 21)]
+
+    scales = comparison.GRIDS["mlp-300"]["rate_scale"]
+    errs = {scales[0]: (2.0, 5.0), scales[1]: (2.5, 2.4), scales[2]: (2.2, 3.0)}  # (after pass 10, after 20)
+    outs = [_outcome(f"comparison-holdout/mlp-300/rate_scale={v}", "mlp-300", 0, e20, curve(e10, e20))
+            for v, (e10, e20) in errs.items()]
+    assert cr.choices(outs) == {("mlp-300", "rate_scale"): scales[1], ("mlp-300", "passes"): 20}
+    assert cr.choices(outs[:2]) == {}  # the rate grid is not complete: neither is chosen
+    t = cr.holdout_table(outs)
+    assert sorted(t[t["chosen"] == "yes"]["value"]) == sorted([str(scales[1]), "20"])
 
 
 def test_summary_uses_t_over_seeds_and_a_binomial_interval_for_one_fit():

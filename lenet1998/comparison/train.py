@@ -135,10 +135,12 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
 
 
 def _sdlm(kernel, net, cfg, xte_in, yte, config: dict, name: str, seed: int, log, params: torch.Tensor, one_pass,
-          hkk_generator, ckpt: Path | None, has_checkpoint: bool, tag: str = "") -> tuple[list, float, float]:
-    """`cfg.passes` passes of online SDLM on `params` (in place): before pass p, h_kk on 500 patterns drawn
-    by `hkk_generator(p)` from `one_pass(p)` = (x, labels, order); after it, the test error and a checkpoint.
-    Resumes from `ckpt` when `has_checkpoint`. Returns (per-pass metrics, train and eval seconds)."""
+          hkk_generator, ckpt: Path | None, has_checkpoint: bool, tag: str = "", rate_scale: float = 1.0
+          ) -> tuple[list, float, float]:
+    """`cfg.passes` passes of online SDLM on `params` (in place), eta = the paper's schedule x `rate_scale`:
+    before pass p, h_kk on 500 patterns drawn by `hkk_generator(p)` from `one_pass(p)` = (x, labels, order);
+    after it, the test error and a checkpoint. Resumes from `ckpt` when `has_checkpoint`. Returns
+    (per-pass metrics, train and eval seconds)."""
     passes = cfg.passes
     metrics, train_seconds, eval_seconds, first = [], 0.0, 0.0, 0
     if has_checkpoint:
@@ -147,7 +149,7 @@ def _sdlm(kernel, net, cfg, xte_in, yte, config: dict, name: str, seed: int, log
     for p in range(first, passes):
         x, y, o = one_pass(p)
         hidx = torch.randperm(len(y), generator=hkk_generator(p))[:cfg.hkk_patterns].contiguous()
-        eta = cfg.rate(p)
+        eta = cfg.rate(p) * rate_scale
         eps = (eta / (cfg.mu + kernel.hkk(net, params, x, hidx, cfg.hkk_output_curvature))).contiguous()
         ts = time.time()
         loss, running = kernel.train_pass(net, params, eps, x, y, o.contiguous())
@@ -166,6 +168,13 @@ def _sdlm(kernel, net, cfg, xte_in, yte, config: dict, name: str, seed: int, log
                                     state_dict={"params": params}, seed=seed, passes_done=p + 1, metrics=metrics,
                                     train_seconds=train_seconds, eval_seconds=eval_seconds)
     return metrics, train_seconds, eval_seconds
+
+
+def _rate_scale(opts: dict) -> float:
+    v = opts.get("rate_scale", 1.0)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        raise ConfigError(f"rate_scale must be a positive number, got {v!r}")
+    return float(v)
 
 
 def _net_input(images, version: str, net) -> torch.Tensor:
@@ -231,7 +240,7 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
         params = convnets.init_params(net, generator(seed, "init"))
         metrics, train_seconds, eval_seconds = _sdlm(kernel, net, cfg, xte_in, yte, config, row.name, seed, log,
                                                      params, one_pass, lambda p: generator(seed, "hkk", p), ckpt,
-                                                     has_checkpoint)
+                                                     has_checkpoint, rate_scale=_rate_scale(opts))
         ftr = _net_input(xtr, row.input, net)  # the final weights on the (undistorted) training set
         model = _readout(opts, kernel, net, params, ftr, ytr)
     scores = model.scores(xte_in)
