@@ -122,6 +122,8 @@ def holdout_experiments() -> list[tuple[str, str, dict]]:
         opts = list(grid)
         for g, opt in enumerate(opts):
             later = {o: grid[o][0] for o in opts[g + 1:]}  # the grids after this one: at their first readings
+            if ROWS[name].network:
+                later["passes"] = 20  # a network's grid runs are 20-pass runs, whatever its pass count
             out += [(f"comparison-holdout/{name}/{opt}={v}", name, {opt: v, **later}) for v in grid[opt]]
     for name, row in ROWS.items():
         if row.network and not {"readout", "boosting"} & set(row.options) and name not in GRIDS:
@@ -139,4 +141,4 @@ def pass_source(name: str, chosen: dict) -> dict | None:
         return {"passes": 20}
     if any((name, opt) not in chosen for opt in GRIDS[name]):
         return None
-    return {opt: chosen[(name, opt)] for opt in GRIDS[name]}
+    return {**{opt: chosen[(name, opt)] for opt in GRIDS[name]}, "passes": 20}

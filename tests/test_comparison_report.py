@@ -80,6 +80,8 @@ def test_a_fully_connected_nets_pass_count_comes_from_the_run_at_its_chosen_rate
     errs = {scales[0]: (2.0, 5.0), scales[1]: (2.5, 2.4), scales[2]: (2.2, 3.0)}  # (after pass 10, after 20)
     outs = [_outcome(f"comparison-holdout/mlp-300/rate_scale={v}", "mlp-300", 0, e20, curve(e10, e20))
             for v, (e10, e20) in errs.items()]
+    assert all(o[2] == {"rate_scale": o[2]["rate_scale"], "passes": 20}
+               for o in comparison.holdout_experiments() if o[1] == "mlp-300")  # pinned to 20 passes
     assert cr.choices(outs) == {("mlp-300", "rate_scale"): scales[1], ("mlp-300", "passes"): 20}
     assert cr.choices(outs[:2]) == {}  # the rate grid is not complete: neither is chosen
     t = cr.holdout_table(outs)

@@ -34,15 +34,15 @@ class Row:
     network: str | None = None  # an online-SDLM network (convnets.net_by_name), trained by passes
 
 
-def _net(name, label, ref, net, input="regular", distortions=False, **readout):
-    return Row(name, label, ref, input, None, {"passes": 20, "distortions": distortions, **readout}, stochastic=True,
+def _net(name, label, ref, net, input="regular", distortions=False, passes=20, **readout):
+    return Row(name, label, ref, input, None, {"passes": passes, "distortions": distortions, **readout}, stochastic=True,
                network=net, train_error="readout" not in readout)  # (a nearest-neighbour readout finds each
     # training digit itself)
 
 
-def _mlp(name, label, ref, sizes, input="regular", distortions=False):
+def _mlp(name, label, ref, sizes, input="regular", distortions=False, passes=20, rate_scale=1.0):
     # rate_scale: the paper's schedule times this for a fully connected net (a held-out grid)
-    return _net(name, label, ref, "-".join(map(str, sizes)), input, distortions, rate_scale=1.0)
+    return _net(name, label, ref, "-".join(map(str, sizes)), input, distortions, passes, rate_scale=rate_scale)
 
 
 ROWS: dict[str, Row] = {r.name: r for r in [
@@ -62,11 +62,11 @@ ROWS: dict[str, Row] = {r.name: r for r in [
         train_error=False),
     Row("svm-poly-4", "SVM poly 4", "paper-fig9-svm-poly-4", "regular", svm.fit,
         {"degree": 4, "C": 10.0, "coef0": 1.0, "gamma_scale": 10.0}, train_error=False),
-    _mlp("mlp-300", "28x28-300-10", "paper-fig9-28x28-300-10", (784, 300, 10)),
+    _mlp("mlp-300", "28x28-300-10", "paper-fig9-28x28-300-10", (784, 300, 10), rate_scale=0.3),
     _mlp("dist-mlp-300", "[dist] 28x28-300-10", "paper-fig9-dist-28x28-300-10", (784, 300, 10), distortions=True),
     _mlp("deslant-mlp-300", "[deslant 20x20] 28x28-300-10", "paper-fig9-deslant-20x20-28x28-300-10", (400, 300, 10),
          input="deslant"),
-    _mlp("mlp-1000", "28x28-1000-10", "paper-fig9-28x28-1000-10", (784, 1000, 10)),
+    _mlp("mlp-1000", "28x28-1000-10", "paper-fig9-28x28-1000-10", (784, 1000, 10), rate_scale=0.3),
     _mlp("dist-mlp-1000", "[dist] 28x28-1000-10", "paper-fig9-dist-28x28-1000-10", (784, 1000, 10), distortions=True),
     _mlp("mlp-300-100", "28x28-300-100-10", "paper-fig9-28x28-300-100-10", (784, 300, 100, 10)),
     _mlp("dist-mlp-300-100", "[dist] 28x28-300-100-10", "paper-fig9-dist-28x28-300-100-10", (784, 300, 100, 10),
@@ -79,8 +79,8 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     # Sec. III-C.8: "we replaced the last layer of LeNet-4 with a Euclidean Nearest Neighbor classifier, and
     # with the 'local learning' method": LeNet-4 trained as its own row (the same seed: the same network),
     # then its output layer replaced by a readout of F5's 120 outputs (knn.py, local_learning.py)
-    _net("lenet4-knn", "LeNet-4 / K-NN", "paper-fig9-lenet-4-k-nn", "lenet4", readout="knn", k=3),
-    _net("lenet4-local", "LeNet-4 / local", "paper-fig9-lenet-4-local", "lenet4", readout="local", neighbours=200,
+    _net("lenet4-knn", "LeNet-4 / K-NN", "paper-fig9-lenet-4-k-nn", "lenet4", readout="knn", k=5),
+    _net("lenet4-local", "LeNet-4 / local", "paper-fig9-lenet-4-local", "lenet4", readout="local", neighbours=400,
          ridge=0.01),
     # Sec. III-C.9: three LeNet-4s, the second and third trained on patterns filtered by the first two (boosting.py)
     _net("dist-boosted-lenet4", "[dist] boosted LeNet-4", "paper-fig9-dist-boosted-lenet-4", "lenet4",
