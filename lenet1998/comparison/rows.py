@@ -68,7 +68,7 @@ ROWS: dict[str, Row] = {r.name: r for r in [
          input="deslant"),
     _mlp("mlp-1000", "28x28-1000-10", "paper-fig9-28x28-1000-10", (784, 1000, 10), rate_scale=0.3),
     _mlp("dist-mlp-1000", "[dist] 28x28-1000-10", "paper-fig9-dist-28x28-1000-10", (784, 1000, 10), distortions=True),
-    _mlp("mlp-300-100", "28x28-300-100-10", "paper-fig9-28x28-300-100-10", (784, 300, 100, 10)),
+    _mlp("mlp-300-100", "28x28-300-100-10", "paper-fig9-28x28-300-100-10", (784, 300, 100, 10), rate_scale=0.3),
     _mlp("dist-mlp-300-100", "[dist] 28x28-300-100-10", "paper-fig9-dist-28x28-300-100-10", (784, 300, 100, 10),
          distortions=True),
     _mlp("mlp-500-150", "28x28-500-150-10", "paper-fig9-28x28-500-150-10", (784, 500, 150, 10)),
