@@ -213,8 +213,8 @@ def holdout_table(outcomes: list[Outcome]) -> pd.DataFrame:
         if r["option"] == "passes" and r["at"] != comparison.pass_source(r["row"], chosen):
             pick = None  # a pass curve at a grid value that was not chosen
         default = ROWS[r["row"]].options.get(r["option"])
-        option = r["option"] + (f" (at {', '.join(f'{k} = {v}' for k, v in r['at'].items())})"
-                                if r["at"] and "passes" not in r["at"] else "")
+        held = {k: v for k, v in (r["at"] or {}).items() if k != "passes"}  # the grid values the curve is at
+        option = r["option"] + (f" (at {', '.join(f'{k} = {v}' for k, v in held.items())})" if held else "")
         out.append({"row": r["row"], "option": option, "value": str(r["value"]),
                     "held-out error %": "-" if math.isnan(r["heldout"]) else f"{r['heldout']:.2f}", "seeds": r["seeds"],
                     "chosen": "yes" if pick == r["value"] else "", "default in rows.py": "yes" if default == r["value"] else ""})

@@ -71,7 +71,7 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     _mlp("mlp-300-100", "28x28-300-100-10", "paper-fig9-28x28-300-100-10", (784, 300, 100, 10), rate_scale=0.3),
     _mlp("dist-mlp-300-100", "[dist] 28x28-300-100-10", "paper-fig9-dist-28x28-300-100-10", (784, 300, 100, 10),
          distortions=True),
-    _mlp("mlp-500-150", "28x28-500-150-10", "paper-fig9-28x28-500-150-10", (784, 500, 150, 10)),
+    _mlp("mlp-500-150", "28x28-500-150-10", "paper-fig9-28x28-500-150-10", (784, 500, 150, 10), rate_scale=0.3),
     _mlp("dist-mlp-500-150", "[dist] 28x28-500-150-10", "paper-fig9-dist-28x28-500-150-10", (784, 500, 150, 10),
          distortions=True),
     _net("lenet1", "[16x16] LeNet-1", "paper-fig9-16x16-lenet-1", "lenet1", input="16x16"),
