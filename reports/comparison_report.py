@@ -221,6 +221,24 @@ def holdout_table(outcomes: list[Outcome]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def unstable_rows(outcomes: list[Outcome], factor: float = 2.0) -> list[str]:
+    """One line per row whose worst seed misses more than `factor` times its best seed's digits: the
+    per-seed errors and where the worst one stood after its first pass (a run stuck from the start)."""
+    lines = []
+    for r in comparison.fig9_rows():
+        recs = sorted(_runs(outcomes, r.ours), key=lambda x: x["seed"])
+        errs = [x["final"]["test_error"] for x in recs]
+        if len(errs) < 2 or max(errs) <= factor * min(errs):
+            continue
+        worst = max(recs, key=lambda x: x["final"]["test_error"])
+        first = worst["metrics"][0]["test_error"] if worst.get("metrics") else None
+        lines.append(f"- {get_reference(r.reference).note}: per seed " + ", ".join(
+            f"s{x['seed']} {x['final']['test_error']:.2f} %" for x in recs)
+            + (f"; seed {worst['seed']} was already at {first:.2f} % after its first pass" if first is not None else "")
+            + ".")
+    return lines
+
+
 def disagreements(outcomes: list[Outcome]) -> list[str]:
     """One line per implemented row whose interval misses the paper's +- 0.1 %, with what was measured that
     bears on it: the held-out error over each of its option grids (no option value on the grid is tuned on

@@ -169,6 +169,7 @@ def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
 
     design = comparison.__doc__.split("\n\n", 1)[1].strip()
     off = cr.disagreements(outcomes)
+    unstable = cr.unstable_rows(outcomes)
     budget, budget_line = cr.budget_table(outcomes)
     return [
         "## Figs. 9-12. The paper's comparison\n",
@@ -176,6 +177,8 @@ def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
         "### Fig. 9: test error on the 10,000 MNIST test digits\n", _md(cr.fig9_table(outcomes)),
         fig("fig9", "The paper's Fig. 9 and ours, row by row (log scale; ours with its 95 % interval)"),
         ("Where ours and the paper's disagree:\n\n" + "\n".join(off) + "\n" if off else ""),
+        ("Rows whose seeds disagree with each other (the worst more than twice the best):\n\n"
+         + "\n".join(unstable) + "\n" if unstable else ""),
         "Where the paper contradicts itself, and the reading taken:\n\n"
         + "\n".join(f"- {c}" for c in comparison.CONTRADICTIONS) + "\n",
         "### Figs. 10-12: rejection, multiply-adds per recognition and variables stored\n", _md(cr.costs_table(outcomes)),

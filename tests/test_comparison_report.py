@@ -167,3 +167,16 @@ def test_fig6_points_group_the_runs_by_training_set_size_with_the_papers_60k_poi
     assert set(t[t["training digits"] == "60,000"]["paper %"]) == {"0.95", "0.35"}
     assert (t[t["training digits"] == "15,000"]["paper %"] == "not in the text").all()
     assert fig6.figure(outs, tmp_path / "f.png").stat().st_size > 1000 and fig6.figure([], tmp_path / "g.png") is None
+
+
+def test_a_row_whose_worst_seed_is_far_from_its_best_is_listed_with_its_first_pass():
+    def out(seed, err, first):
+        ex = Experiment("comparison/mlp-300", "comparison", "comparison", "mlp-300", "mlp-300")
+        rec = {"seed": seed, "final": {"test_error": err, "test_n": 10_000, "test_misses": int(err * 100)},
+               "metrics": [{"pass": 1, "test_error": first}], "config": {}, "family": "comparison"}
+        return Outcome(RunItem(ex, seed, {}, None, None, None), Path("."), rec)
+
+    lines = cr.unstable_rows([out(0, 2.0, 4.0), out(1, 2.2, 4.1), out(2, 11.5, 14.4)])
+    assert lines == ["- 28x28-300-10: per seed s0 2.00 %, s1 2.20 %, s2 11.50 %; seed 2 was already at 14.40 % "
+                     "after its first pass."]
+    assert cr.unstable_rows([out(0, 2.0, 4.0), out(1, 3.9, 4.1)]) == []  # within a factor of 2
