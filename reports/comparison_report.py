@@ -81,9 +81,12 @@ def fig9_table(outcomes: list[Outcome]) -> pd.DataFrame:
                         "verdict": r.why_not or "no finished run in this report"})
         else:
             ms = f"{s['mean']:.2f} +- {s['sd']:.2f}" if s["n"] > 1 else f"{s['mean']:.2f}"
+            recs = _runs(outcomes, r.ours)
+            v = verdict(s, ref.value, ref.uncertainty) if _full_test(recs) else "n/a (test subset)"
+            if _unstable(recs):
+                v += " (its seeds disagree: see below)"
             row.update({"ours %": ms, "95 % interval": f"{s['lo']:.2f} .. {s['hi']:.2f} ({s['interval']})",
-                        "runs": s["n"], "verdict": (verdict(s, ref.value, ref.uncertainty)
-                                                    if _full_test(_runs(outcomes, r.ours)) else "n/a (test subset)")})
+                        "runs": s["n"], "verdict": v})
         row["ours: reference id"] = f"ours:{r.ours}" if r.ours else "-"
         rows.append(row)
     return pd.DataFrame(rows)
@@ -221,14 +224,21 @@ def holdout_table(outcomes: list[Outcome]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def unstable_rows(outcomes: list[Outcome], factor: float = 2.0) -> list[str]:
-    """One line per row whose worst seed misses more than `factor` times its best seed's digits: the
-    per-seed errors and where the worst one stood after its first pass (a run stuck from the start)."""
+UNSTABLE_FACTOR = 2.0  # a row whose worst seed misses more than this times its best seed's digits
+
+
+def _unstable(recs: list[dict]) -> bool:
+    errs = [x["final"]["test_error"] for x in recs]
+    return len(errs) >= 2 and max(errs) > UNSTABLE_FACTOR * min(errs)
+
+
+def unstable_rows(outcomes: list[Outcome]) -> list[str]:
+    """One line per row whose seeds disagree (_unstable): the per-seed errors and where the worst one
+    stood after its first pass (a run stuck from the start)."""
     lines = []
     for r in comparison.fig9_rows():
         recs = sorted(_runs(outcomes, r.ours), key=lambda x: x["seed"])
-        errs = [x["final"]["test_error"] for x in recs]
-        if len(errs) < 2 or max(errs) <= factor * min(errs):
+        if not _unstable(recs):
             continue
         worst = max(recs, key=lambda x: x["final"]["test_error"])
         first = worst["metrics"][0]["test_error"] if worst.get("metrics") else None
