@@ -11,9 +11,10 @@ drawn from U(+-2.4/sqrt(F_i)), the paper's schedule, mu = 0.02, h_kk re-estimate
 patterns before each pass with the loss curvature 2 per output (the Gauss-Newton of the squared error).
 
 Shapes: x (N, D) inputs, `sizes` = (D, h1, [h2,] 10); parameters in the order W1, b1, W2, b2, ...
-`online_pass` is the fast path: the online steps by hand with torch's matrix-vector products (about
-0.1 ms per step for 784-300-10 on one core); `reference_step` is the readable autograd specification
-it is tested against.
+The rows train on the layered C kernel (lenet1998/fast/layered.c via comparison/train.py); this module
+is a second, independent statement of the same arithmetic: `online_pass` writes the online steps by
+hand with torch's matrix-vector products, `reference_step` is the readable autograd specification, and
+tests/test_fast_layered.py holds the kernel equal to both (benchmarks/layered_step.py times them).
 """
 
 from __future__ import annotations
