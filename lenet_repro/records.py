@@ -99,6 +99,52 @@ def validate_record(rec: dict, where: str = "run record") -> None:
     for k in ("sdlm", "shipped"):
         if k in rec and not isinstance(rec[k], dict):
             bad(k, rec[k], "an object")
+    check_counts(rec, where)
+
+
+ERROR_TOLERANCE = 1e-6  # points of %: a recorded error may differ from 100 * misses / n by float rounding only
+
+
+def check_counts(rec: dict, where: str = "run record") -> None:
+    """The record's numbers agree with each other; RecordError naming the first that does not.
+
+    For the test set and the training set alike: n > 0, 0 <= misses <= n, error % = 100 * misses / n and
+    accuracy = 1 - misses / n (to rounding), and the list of missed test digits has `test_misses` distinct
+    indices below `test_n`. A record that fails was edited or damaged: its verdict would rest on numbers
+    that contradict each other.
+    """
+    final = rec.get("final") or {}
+
+    def bad(what):
+        raise RecordError(f"{where}: inconsistent run record: {what}; the file was edited or is damaged, "
+                          f"re-run the training (or restore the file)")
+
+    for part in ("test", "train"):
+        k, n = final.get(f"{part}_misses"), final.get(f"{part}_n")
+        if n is None:
+            continue
+        if n <= 0:
+            bad(f"{part}_n is {n}, expected a positive count of digits")
+        if k is None:
+            continue
+        if k > n:
+            bad(f"{part}_misses {k} exceeds {part}_n {n}")
+        err, acc = final.get(f"{part}_error"), final.get(f"{part}_acc")
+        if err is not None and not abs(err - 100 * k / n) <= ERROR_TOLERANCE:
+            bad(f"{part}_error {err!r} % is not 100 x {part}_misses / {part}_n = {100 * k / n:.6g} %")
+        if acc is not None and not abs(acc - (1 - k / n)) <= ERROR_TOLERANCE / 100:
+            bad(f"{part}_acc {acc!r} is not 1 - {part}_misses / {part}_n = {1 - k / n:.6g}")
+    idx = rec.get("test_misses_idx")
+    if idx is not None and final.get("test_misses") is not None:
+        if len(idx) != final["test_misses"] or len(set(idx)) != len(idx):
+            bad(f"test_misses_idx holds {len(idx)} indices ({len(set(idx))} distinct) for test_misses "
+                f"{final['test_misses']}")
+        n = final.get("test_n")
+        if idx and n is not None and not (0 <= min(idx) and max(idx) < n):
+            bad(f"test_misses_idx has an index outside 0 .. test_n - 1 = {n - 1}")
+        pred = rec.get("test_predictions_missed")
+        if pred is not None and len(pred) != len(idx):
+            bad(f"test_predictions_missed holds {len(pred)} labels for {len(idx)} missed digits")
 
 
 def read_record(path: str | os.PathLike) -> dict:
