@@ -8,8 +8,8 @@ Book rows use *distinct* printed lines: many stored commits re-upload the same n
 so identical (framework, loss, train acc, test acc, examples/sec) lines count once.
 
 Each row names the recipe of ours it is compared with (`recipe`); that column is the only mapping from
-a recipe to its published numbers (`reference_for`, `headline_reference`), and `Reference.verdict` is
-the only comparison rule (consistent / better / worse).
+a recipe to its published numbers (`reference_for`, `headline_reference`). This module holds the numbers
+only; the rule that compares a run with them is THE VERDICT RULE in reports/verdicts/published.py.
 """
 
 from __future__ import annotations
@@ -53,26 +53,14 @@ class Reference:
     #            recorded row: value = mean, uncertainty = sd, n_builds = seeds, low..high = prediction interval)
     note: str = ""
 
-    def verdict(self, value: float, interval: tuple[float, float] | None = None) -> str:
-        """Our value (and its 95 % interval, in this row's unit) against this row: consistent, better or worse.
-
-        - "paper" (a published number with its quoted uncertainty u) and "single" (one printed build, with
-          an assumed tolerance u): consistent if our interval (our value when there is none) overlaps
-          [value - u, value + u], better if it lies entirely on the good side, worse otherwise;
-        - "spread" (the book's own builds, min..max) and "ours" (the 95 % prediction interval of one of this
-          project's recorded rows, reports/own_references.py): our value itself must lie inside the range.
-        """
-        lo, hi = interval if interval and self.kind not in ("spread", "ours") else (value, value)
-        if hi < self.low:
-            return "better" if LOWER_IS_BETTER[self.metric] else "worse"
-        if lo > self.high:
-            return "worse" if LOWER_IS_BETTER[self.metric] else "better"
-        return "consistent"
+    test_n: int = 0  # digits the published number was measured on (its binomial error); 0: not a rate on digits
+    sigmas: float = 1.0  # how many standard errors `uncertainty` is (QMNIST quotes two-sigma bars)
 
 
 def _paper(id, source, metric, value, recipe="", note="", u=0.1):
+    n = 10_000 if metric == "test_error" else 60_000  # the MNIST test set / the training set
     return Reference(id, f"{PAPER}, {source}", "mnist", recipe, metric, value, u, round(value - u, 6),
-                     round(value + u, 6), 0, "paper", note)
+                     round(value + u, 6), 0, "paper", note, n)
 
 
 # The quoted uncertainty of the paper's error rates is "about 0.1 %" (Fig. 9 caption).
@@ -107,9 +95,9 @@ def paper_references() -> list[Reference]:
         Reference("qmnist-lush-lenet5", "QMNIST (Yadav & Bottou 2019), README: the Lush LeNet-5 demo trained on "
                   "MNIST, tested on MNIST10K", "mnist", "lenet5-lush-demo", "test_error", 0.82, 0.2, 0.62, 1.02, 0,
                   "paper", "two-sigma error bar; three sets of 10 passes at 1e-4, 1e-5, 1e-6, h_kk on 1,000 "
-                  "digits before each set"),
+                  "digits before each set", 10_000, 2.0),
         Reference("mnist-web-lenet5-huge-distortions", "MNIST web page table (not the paper)", "mnist", "",
-                  "test_error", 0.85, 0.1, 0.75, 0.95, 0, "paper", "context only"),
+                  "test_error", 0.85, 0.1, 0.75, 0.95, 0, "paper", "context only", 10_000),
     ]
     rows += [_paper(f"paper-fig9-{_slug(label)}", "Fig. 9", "test_error", v, note=label) for label, v in FIG9]
     return rows

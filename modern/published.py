@@ -22,10 +22,9 @@ def describe_book(record: dict) -> str:
         if r is None:
             continue
         ours = f[metric]
-        if r.kind == "spread":
-            where = "inside" if r.verdict(ours) == "consistent" else "OUTSIDE"
+        if r.kind == "spread":  # the verdict on it is `lenet check`'s (reports/verdicts/published.py)
             lines.append(f"book  {name:<9} median {r.value:.3f}, range {r.low:.3f}-{r.high:.3f} over "
-                         f"{r.n_builds} builds [{r.id}]: ours {ours:.3f} is {where} the book's range")
+                         f"{r.n_builds} builds [{r.id}]: ours {ours:.3f} (verdict: `lenet check` on this run)")
         else:
             lines.append(f"book  {name:<9} {r.value:.3f} (one build) [{r.id}]: ours {ours:.3f}")
     if len(lines) == 1:

@@ -2,13 +2,17 @@
 statistics, the waterfall of the forward ladder, the gap between the two ends explained, the users'
 questions answered, the Xavier row explained, and every table as CSV and LaTeX.
 
-Statistics, per row against its reference end (reports/ablations.py REFERENCE_END), on seed-matched
-pairs (seed s of the row with seed s of the end):
-- mean +- sd of the test error over the row's seeds;
-- the mean difference with its 95 % paired t interval (scipy.stats.ttest_rel(...).confidence_interval);
-- McNemar's exact test on the discordant test digits pooled over the pairs (reports/stats.py);
-- Holm-adjusted p-values across each table (statsmodels.stats.multitest.multipletests, method "holm").
-A difference is "significant" when its Holm-adjusted McNemar p is below ALPHA.
+Statistics, per row against its reference end (reports/ablations.py REFERENCE_END) and, on a ladder,
+against the previous step -- all by THE CHANGE RULE (reports/verdicts/changes.py), the seed as the unit:
+- a run that failed (THE FAILED-RUN RULE: diverged, a class never predicted or recalled under half the
+  run's accuracy, or far from its row's other seeds) is named and left out with its partner;
+- mean +- sd of the test error over the row's good seeds;
+- the mean paired difference with its 95 % paired t interval (scipy.stats.ttest_rel) and p-value;
+- Holm-adjusted p-values across each table (statsmodels' multipletests, "holm");
+- a difference is *resolved* when its Holm p is below ALPHA (printed with its value in the tables'
+  note); otherwise the row says "not resolved with k seeds";
+- McNemar's exact test on the discordant test digits summed over the pairs is a descriptive column only:
+  the seeds share the same 10,000 digits, so it does not test a change.
 """
 
 from __future__ import annotations
@@ -20,18 +24,16 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats as sps
 
-from . import ablations
+from . import ablations, rowruns
+from .latex import escape
 from .ablations import BY_KEY, ENDPOINT_1998, ENDPOINT_TEXTBOOK, REFERENCE_END
 from .runner import Outcome
-from .stats import mcnemar, mean_ci, mean_sd
-
-ALPHA = 0.05
-CHANCE = 80.0  # a row whose mean test error is above this is "at chance" (10 classes: 90 %)
+from .verdicts import ALPHA, Paired, change_verdict, format_p, holm, mean_sd, paired, resolved
 
 
 def runs_of(outcomes: list[Outcome], exp_id: str) -> dict[int, dict]:
-    """seed -> record of an experiment's finished runs."""
-    return {o.item.seed: o.record for o in outcomes if o.item.experiment.id == exp_id and o.record}
+    """seed -> record of an experiment's good (not failed) finished runs."""
+    return rowruns.of(outcomes, exp_id).good_by_seed()
 
 
 def errors(runs: dict[int, dict]) -> list[float]:
@@ -39,51 +41,9 @@ def errors(runs: dict[int, dict]) -> list[float]:
 
 
 @dataclass(frozen=True)
-class Paired:
-    n: int  # seed-matched pairs
-    diff: float  # mean of (this - reference), points
-    low: float  # 95 % paired t interval of the mean difference
-    high: float
-    only_ref: int  # test digits missed only by the reference (pooled over the pairs)
-    only_this: int
-    p: float  # McNemar exact, pooled discordant digits
-
-
-def paired(runs: dict[int, dict], ref: dict[int, dict]) -> Paired | None:
-    """This row against a reference on the seeds both have (None when they share none)."""
-    seeds = sorted(s for s in runs if s in ref and runs[s]["final"]["test_n"] == ref[s]["final"]["test_n"])
-    if not seeds:
-        return None
-    a = [runs[s]["final"]["test_error"] for s in seeds]
-    b = [ref[s]["final"]["test_error"] for s in seeds]
-    d = [x - y for x, y in zip(a, b)]
-    lo = hi = math.nan
-    if len(seeds) > 1 and max(d) - min(d) > 1e-9:
-        ci = sps.ttest_rel(a, b).confidence_interval(0.95)
-        lo, hi = float(ci.low), float(ci.high)
-    elif len(seeds) > 1:  # every pair differs by the same amount: a degenerate (zero-width) interval
-        lo = hi = sum(d) / len(d)
-    t = mcnemar((ref[s]["test_misses_idx"], runs[s]["test_misses_idx"]) for s in seeds)
-    return Paired(len(seeds), sum(d) / len(d), lo, hi, t.only_a, t.only_b, t.p_value)
-
-
-def holm(pvalues: list[float]) -> list[float]:
-    """Holm-adjusted p-values (statsmodels); nan stays nan."""
-    from statsmodels.stats.multitest import multipletests
-
-    idx = [i for i, p in enumerate(pvalues) if not math.isnan(p)]
-    out = [math.nan] * len(pvalues)
-    if idx:
-        adj = multipletests([pvalues[i] for i in idx], method="holm")[1]
-        for i, p in zip(idx, adj):
-            out[i] = float(p)
-    return out
-
-
-@dataclass(frozen=True)
 class RowStats:
     row: ablations.Row
-    n: int
+    n: int  # good seeds
     mean: float
     sd: float
     passes: int | None
@@ -91,31 +51,36 @@ class RowStats:
     holm_p: float
     vs_prev: Paired | None = None  # ladders: against the previous step (the step's own effect)
     holm_p_prev: float = math.nan
+    failed: str = ""  # "k of n seeds failed (...)" or ""
 
     @property
     def significant(self) -> bool:
-        return not math.isnan(self.holm_p) and self.holm_p < ALPHA
+        """Resolved by THE CHANGE RULE (Holm p < ALPHA), so its interval excludes 0."""
+        return resolved(self.holm_p)
 
 
 def group_stats(outcomes: list[Outcome], group: str) -> list[RowStats]:
-    """Every row of one group that has runs, with its statistics (Holm across the group's rows)."""
+    """Every row of one group that has runs, with its statistics (Holm across the group's rows); a row all of
+    whose runs failed is listed with n = 0 and its failure note."""
     rows = [r for r in ablations.rows() if r.group == group]
     ref = runs_of(outcomes, REFERENCE_END[group])
     partial, prev_runs = [], None
     for r in rows:
-        runs = runs_of(outcomes, r.id)
-        if not runs:
+        split = rowruns.of(outcomes, r.id)
+        runs = split.good_by_seed()
+        if not split.n:
             prev_runs = None
             continue
-        m, sd = mean_sd(errors(runs))
-        vs_ref = paired(runs, ref) if r.id != REFERENCE_END[group] and r.applied != _end_applied(group) else None
-        vs_prev = paired(runs, prev_runs) if group.startswith("ladder") and prev_runs and r.step else None
-        passes = len(next(iter(runs.values()))["metrics"])
-        partial.append((r, len(runs), m, sd, passes, vs_ref, vs_prev))
-        prev_runs = runs
+        m, sd = mean_sd(errors(runs)) if runs else (math.nan, math.nan)
+        vs_ref = (paired(runs, ref) if runs and r.id != REFERENCE_END[group] and r.applied != _end_applied(group)
+                  else None)
+        vs_prev = paired(runs, prev_runs) if group.startswith("ladder") and prev_runs and runs and r.step else None
+        any_rec = next(iter(runs.values()), None) or split.failed[0][0]
+        partial.append((r, len(runs), m, sd, len(any_rec["metrics"]), vs_ref, vs_prev, split.failed_note()))
+        prev_runs = runs or None
     adj = holm([x[5].p if x[5] else math.nan for x in partial])
     adj_prev = holm([x[6].p if x[6] else math.nan for x in partial])
-    return [RowStats(r, n, m, sd, passes, v, a, vp, ap) for (r, n, m, sd, passes, v, vp), a, ap
+    return [RowStats(r, n, m, sd, passes, v, a, vp, ap, f) for (r, n, m, sd, passes, v, vp, f), a, ap
             in zip(partial, adj, adj_prev)]
 
 
@@ -130,7 +95,7 @@ def _f(x: float, digits: int = 2, sign: bool = False) -> str:
 
 
 def _p(p: float) -> str:
-    return "-" if p is None or math.isnan(p) else (f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}")
+    return format_p(p)
 
 
 TITLES = {
@@ -150,19 +115,20 @@ def table(outcomes: list[Outcome], group: str) -> pd.DataFrame:
     rows = []
     for s in group_stats(outcomes, group):
         v = s.vs_ref
-        row = {"row": s.row.label, "seeds": s.n, "passes": s.passes,
-               "test error %": f"{s.mean:.2f} +- {_f(s.sd)}" if s.n > 1 else f"{s.mean:.2f}",
-               f"vs {ref_name} (points)": _f(v.diff, sign=True) if v else "(reference)",
+        seeds = f"{s.n}" + (f" ({s.failed})" if s.failed else "")
+        row = {"row": s.row.label, "seeds": seeds, "passes": s.passes,
+               "test error %": ("all failed" if not s.n else f"{s.mean:.2f} +- {_f(s.sd)}" if s.n > 1 else f"{s.mean:.2f}"),
+               f"vs {ref_name} (points)": _f(v.diff, sign=True) if v else ("(reference)" if s.n else "-"),
                "95% CI (paired t)": f"{_f(v.low, sign=True)} .. {_f(v.high, sign=True)}" if v else "",
-               f"missed only by {ref_name} / only by this": f"{v.only_ref} / {v.only_this}" if v else "",
-               "McNemar p": _p(v.p) if v else "", "Holm p": _p(s.holm_p) if v else ""}
+               "Holm p": _p(s.holm_p) if v else "", "verdict": change_verdict(v, s.holm_p) if v else "",
+               f"missed only by {ref_name} / only by this (descriptive)": f"{v.only_ref} / {v.only_this}" if v else "",
+               "McNemar p (descriptive)": _p(v.mcnemar_p) if v else ""}
         if group.startswith("ladder"):
             vp = s.vs_prev
             row["step effect (points)"] = _f(vp.diff, sign=True) if vp else ""
             row["step 95% CI"] = f"{_f(vp.low, sign=True)} .. {_f(vp.high, sign=True)}" if vp else ""
             row["step Holm p"] = _p(s.holm_p_prev) if vp else ""
-        if s.mean > CHANCE:
-            row["row"] += " [at chance]"
+            row["step verdict"] = change_verdict(vp, s.holm_p_prev) if vp else ""
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -172,25 +138,30 @@ def numeric_table(outcomes: list[Outcome], group: str) -> pd.DataFrame:
     out = []
     for s in group_stats(outcomes, group):
         v, vp = s.vs_ref, s.vs_prev
-        out.append({"id": s.row.id, "row": s.row.label, "seeds": s.n, "passes": s.passes,
-                    "test_error_mean": round(s.mean, 4), "test_error_sd": None if math.isnan(s.sd) else round(s.sd, 4),
+        out.append({"id": s.row.id, "row": s.row.label, "seeds": s.n, "failed": s.failed, "passes": s.passes,
+                    "test_error_mean": None if not s.n else round(s.mean, 4),
+                    "test_error_sd": None if math.isnan(s.sd) else round(s.sd, 4),
                     "diff_vs_reference": None if not v else round(v.diff, 4),
                     "ci_low": None if not v or math.isnan(v.low) else round(v.low, 4),
                     "ci_high": None if not v or math.isnan(v.high) else round(v.high, 4),
+                    "paired_t_p": None if not v else v.p, "holm_p": None if not v else s.holm_p,
+                    "verdict": change_verdict(v, s.holm_p) if v else "",
                     "only_reference": None if not v else v.only_ref, "only_this": None if not v else v.only_this,
-                    "mcnemar_p": None if not v else v.p, "holm_p": None if not v else s.holm_p,
+                    "mcnemar_p_descriptive": None if not v else v.mcnemar_p,
                     "step_effect": None if not vp else round(vp.diff, 4),
-                    "step_holm_p": None if not vp else s.holm_p_prev})
+                    "step_holm_p": None if not vp else s.holm_p_prev,
+                    "step_verdict": change_verdict(vp, s.holm_p_prev) if vp else ""})
     return pd.DataFrame(out)
 
 
 def _latex(df: pd.DataFrame, caption: str, label: str) -> str:
-    """A booktabs table (\\toprule/\\midrule/\\bottomrule) through pandas' Styler."""
+    """A booktabs table of the numeric ablation table (reports/latex.py)."""
+    from .latex import booktabs
+
     cols = {"row": "Row", "seeds": "$n$", "test_error_mean": "Error (\\%)", "test_error_sd": "sd",
-            "diff_vs_reference": "$\\Delta$", "ci_low": "CI low", "ci_high": "CI high", "holm_p": "$p_\\mathrm{Holm}$"}
-    d = df[[c for c in cols if c in df.columns]].rename(columns=cols)
-    return d.style.hide(axis="index").format(precision=3, na_rep="--").to_latex(
-        hrules=True, caption=caption, label=label, position="t", position_float="centering")
+            "diff_vs_reference": "$\\Delta$", "ci_low": "CI low", "ci_high": "CI high", "holm_p": "$p_\\mathrm{Holm}$",
+            "verdict": "Verdict"}
+    return booktabs(df, cols, caption, label, pvalues=("holm_p",))
 
 
 def write_tables(outcomes: list[Outcome], out: Path) -> list[Path]:
@@ -205,18 +176,11 @@ def write_tables(outcomes: list[Outcome], out: Path) -> list[Path]:
         base = Path(out) / "tables" / f"ablation-{group}"
         base.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_text(base.with_suffix(".csv"), df.to_csv(index=False), flag="--out")
-        tex = _latex(df.assign(row=df["row"].map(_tex_escape)), f"LeNet-5 ablation. {TITLES[group]}.",
+        tex = _latex(df.assign(row=df["row"].map(escape)), f"LeNet-5 ablation. {TITLES[group]}.",
                      f"tab:ablation-{group}")
         atomic.write_text(base.with_suffix(".tex"), tex, flag="--out")
         paths += [base.with_suffix(".csv"), base.with_suffix(".tex")]
     return paths
-
-
-def _tex_escape(s: str) -> str:
-    for a, b in (("\\", "\\textbackslash{}"), ("&", "\\&"), ("%", "\\%"), ("_", "\\_"), ("#", "\\#"),
-                 ("->", "$\\to$"), ("+-", "$\\pm$")):
-        s = s.replace(a, b)
-    return s
 
 
 # ---- the gap explained -----------------------------------------------------------------------------
@@ -224,21 +188,55 @@ def _tex_escape(s: str) -> str:
 @dataclass(frozen=True)
 class Contribution:
     key: str
-    forward: Paired | None  # the change's step on the forward ladder
+    forward: Paired | None  # the change's step on the forward ladder (all of that step's good pairs)
     backward: Paired | None  # its revert step on the backward ladder, sign flipped (the effect of adding it)
     alone_1998: Paired | None  # alone on the 1998 network
     alone_textbook: Paired | None  # the textbook network minus the change, sign flipped
+    forward_common: float = math.nan  # the forward step on the seeds common to every forward step
+    backward_common: float = math.nan  # the same for the backward ladder
 
     @property
     def average(self) -> float:
-        xs = [p.diff for p in (self.forward, self.backward) if p]
+        xs = [x for x in (self.forward_common, self.backward_common) if not math.isnan(x)]
         return sum(xs) / len(xs) if xs else math.nan
 
+    @property
+    def orders(self) -> list[float]:
+        """The change's effect in every order measured: forward, backward, alone on 1998, alone on textbook."""
+        return [p.diff for p in (self.forward, self.backward, self.alone_1998, self.alone_textbook) if p]
 
-def _flip(p: Paired | None) -> Paired | None:
-    if p is None:
+
+@dataclass(frozen=True)
+class LadderSum:
+    """A ladder's steps on the seeds that every one of its rows has good runs for: the steps telescope, so
+    they sum exactly to this ladder's own gap (textbook - 1998) on those seeds."""
+    group: str
+    seeds: tuple[int, ...]
+    gap: float
+    steps: dict  # change key -> effect of adding the change (points)
+
+    def share(self, key: str) -> float:
+        return 100 * self.steps[key] / self.gap if key in self.steps and self.gap else math.nan
+
+
+def ladder_sum(outcomes: list[Outcome], group: str) -> LadderSum | None:
+    rows = [r for r in ablations.rows() if r.group == group]
+    runs = [runs_of(outcomes, r.id) for r in rows]
+    if not rows or any(not x for x in runs):
         return None
-    return Paired(p.n, -p.diff, -p.high, -p.low, p.only_this, p.only_ref, p.p)
+    common = tuple(sorted(set.intersection(*[set(x) for x in runs])))
+    if not common:
+        return None
+    sign = 1 if REFERENCE_END[group] == ENDPOINT_1998 else -1  # backward: a step reverts a change
+
+    def mean(x):
+        return sum(x[s]["final"]["test_error"] for s in common) / len(common)
+
+    steps = {}
+    for prev, cur, r in zip(runs, runs[1:], rows[1:]):
+        if r.change:
+            steps[r.change] = sign * (mean(cur) - mean(prev))
+    return LadderSum(group, common, sign * (mean(runs[-1]) - mean(runs[0])), steps)
 
 
 def contributions(outcomes: list[Outcome]) -> list[Contribution]:
@@ -246,23 +244,26 @@ def contributions(outcomes: list[Outcome]) -> list[Contribution]:
     back = {s.row.change: s for s in group_stats(outcomes, "ladder-back") if s.row.change}
     a98 = {s.row.change: s for s in group_stats(outcomes, "alone-1998")}
     atb = {s.row.change: s for s in group_stats(outcomes, "alone-textbook")}
+    lf, lb = ladder_sum(outcomes, "ladder"), ladder_sum(outcomes, "ladder-back")
     out = []
     for c in ablations.CHANGES:
         out.append(Contribution(
             c.key, fwd[c.key].vs_prev if c.key in fwd else None,
-            _flip(back[c.key].vs_prev) if c.key in back else None,
+            back[c.key].vs_prev.flipped() if c.key in back and back[c.key].vs_prev else None,
             a98[c.key].vs_ref if c.key in a98 else None,
-            _flip(atb[c.key].vs_ref) if c.key in atb else None))
+            atb[c.key].vs_ref.flipped() if c.key in atb and atb[c.key].vs_ref else None,
+            lf.steps.get(c.key, math.nan) if lf else math.nan,
+            lb.steps.get(c.key, math.nan) if lb else math.nan))
     return out
 
 
 def gap(outcomes: list[Outcome]) -> Paired | None:
-    """The textbook end against the 1998 end, over their common seeds."""
+    """The textbook end against the 1998 end, over their common good seeds."""
     return paired(runs_of(outcomes, ENDPOINT_TEXTBOOK), runs_of(outcomes, ENDPOINT_1998))
 
 
 def contributions_table(outcomes: list[Outcome]) -> pd.DataFrame:
-    g = gap(outcomes)
+    lf, lb = ladder_sum(outcomes, "ladder"), ladder_sum(outcomes, "ladder-back")
     rows = []
     for c in contributions(outcomes):
         ch = BY_KEY[c.key]
@@ -270,57 +271,75 @@ def contributions_table(outcomes: list[Outcome]) -> pd.DataFrame:
         def cell(p):
             return f"{p.diff:+.2f} ({_f(p.low, sign=True)} .. {_f(p.high, sign=True)})" if p else "-"
 
+        orders = c.orders
         rows.append({"change": f"{ch.what}: {ch.old} -> {ch.new}", "forward step": cell(c.forward),
-                     "backward step": cell(c.backward), "alone on 1998": cell(c.alone_1998),
-                     "alone on textbook": cell(c.alone_textbook), "mean of the two ladders": _f(c.average, sign=True),
-                     "share of the gap": (f"{100 * c.average / g.diff:.0f} %" if g and g.diff and not math.isnan(c.average)
-                                          else "-")})
+                     "forward share": (f"{lf.share(c.key):.0f} %" if lf and c.key in lf.steps else "-"),
+                     "backward step": cell(c.backward),
+                     "backward share": (f"{lb.share(c.key):.0f} %" if lb and c.key in lb.steps else "-"),
+                     "alone on 1998": cell(c.alone_1998), "alone on textbook": cell(c.alone_textbook),
+                     "range over the orders": (f"{min(orders):+.2f} .. {max(orders):+.2f}" if orders else "-")})
+    rows.append({"change": "sum (the ladder's own gap on its common seeds)", "forward step": "",
+                 "forward share": (f"{sum(lf.share(k) for k in lf.steps):.0f} % of {lf.gap:+.2f}" if lf else "-"),
+                 "backward step": "",
+                 "backward share": (f"{sum(lb.share(k) for k in lb.steps):.0f} % of {lb.gap:+.2f}" if lb else "-"),
+                 "alone on 1998": "", "alone on textbook": "", "range over the orders": ""})
     return pd.DataFrame(rows)
 
 
 def gap_paragraph(outcomes: list[Outcome]) -> str:
-    """The generated paragraph: which changes account for how much of the gap, and how much is interaction."""
+    """The generated paragraph: how much of each ladder's own gap each change accounts for, that the
+    attribution depends on the order, and how much is interaction."""
     g = gap(outcomes)
     e98, etb = errors(runs_of(outcomes, ENDPOINT_1998)), errors(runs_of(outcomes, ENDPOINT_TEXTBOOK))
     if not g or not e98 or not etb:
         return "_(the gap needs both endpoints' runs)_"
     cs = contributions(outcomes)
-    have = [c for c in cs if not math.isnan(c.average)]
-    ranked = sorted(have, key=lambda c: -abs(c.average))
-    top = [c for c in ranked if abs(c.average) >= 0.1 * abs(g.diff)][:4] or ranked[:2]
     m98, mtb = sum(e98) / len(e98), sum(etb) / len(etb)
+    f98, ftb = rowruns.of(outcomes, ENDPOINT_1998).failed_note(), rowruns.of(outcomes, ENDPOINT_TEXTBOOK).failed_note()
     parts = [f"The textbook network (d2l classic on MNIST, in the 1998 code) misses {mtb:.2f} % of the test digits "
-             f"({len(etb)} seeds), the faithful LeNet-5 {m98:.2f} % ({len(e98)} seeds): {mtb / m98:.1f} times as "
-             f"many; the gap is {g.diff:+.2f} points over {g.n} seed-matched pairs (95 % CI {_f(g.low, sign=True)} .. "
-             f"{_f(g.high, sign=True)}, McNemar p {_p(g.p)})."]
-    if top:
-        named = "; ".join(f"{BY_KEY[c.key].what} ({BY_KEY[c.key].old} -> {BY_KEY[c.key].new}) "
-                          f"{c.average:+.2f} points, {100 * c.average / g.diff:.0f} % of the gap" for c in top)
-        parts.append(f"Averaged over the two ladders (forward step and backward step of each change), the changes "
-                     f"that account for most of it: {named}.")
-    rest = [c for c in have if c not in top]
-    if rest:
-        parts.append(f"The other {len(rest)} changes together: {sum(c.average for c in rest):+.2f} points.")
-    if len(have) == len(cs):
-        ladder_sum = sum(c.average for c in cs)
-        parts.append(f"(The two ladders' steps telescope: each sums to its own endpoints' difference on its seeds, "
-                     f"here {ladder_sum:+.2f} on average.)")
+             f"({len(etb)} good seeds{'; ' + ftb if ftb else ''}), the faithful LeNet-5 {m98:.2f} % ({len(e98)} good "
+             f"seeds{'; ' + f98 if f98 else ''}): {mtb / m98:.1f} times as many; the gap is {g.diff:+.2f} points over "
+             f"{g.n} seed-matched pairs (paired t 95 % CI {_f(g.low, sign=True)} .. {_f(g.high, sign=True)}, "
+             f"p {_p(g.p)})."]
+    parts.append("How the gap divides among the changes depends on the order in which they are made: a change's "
+                 "effect is measured against whatever else has changed already, and the changes interact. So each "
+                 "ladder's shares are its own, on its own seeds, and the table gives both side by side with the range "
+                 "of each change's effect over the four orders measured (forward, backward, alone on either end).")
+    for group, name in (("ladder", "forward"), ("ladder-back", "backward")):
+        ls = ladder_sum(outcomes, group)
+        if not ls:
+            parts.append(f"The {name} ladder has a step without good runs: its shares cannot be computed.")
+            continue
+        top = sorted(ls.steps, key=lambda k: -abs(ls.steps[k]))[:3]
+        named = "; ".join(f"{BY_KEY[k].what} ({BY_KEY[k].old} -> {BY_KEY[k].new}) {ls.steps[k]:+.2f} points, "
+                          f"{ls.share(k):.0f} %" for k in top)
+        parts.append(f"The {name} ladder, on the {len(ls.seeds)} seeds every step has ({', '.join(map(str, ls.seeds))}), "
+                     f"goes from one end to the other by {ls.gap:+.2f} points; its steps sum to that (100 %); the largest: "
+                     f"{named}.")
+    wide = sorted((c for c in cs if len(c.orders) >= 2), key=lambda c: -(max(c.orders) - min(c.orders)))[:3]
+    if wide:
+        parts.append("The changes whose effect depends most on the order: " + "; ".join(
+            f"{BY_KEY[c.key].what} {min(c.orders):+.2f} .. {max(c.orders):+.2f} points" for c in wide) + ".")
+    failed_rows = [s.row.id for grp in ("alone-1998", "alone-textbook") for s in group_stats(outcomes, grp)
+                   if s.failed]
+    if failed_rows:
+        parts.append(f"Rows with failed runs (left out of their row's mean and pairs): {', '.join(failed_rows)}; where "
+                     f"every seed of a row failed, one change alone breaks the network, which is interaction in its "
+                     f"plainest form, and the row has no effect to add up.")
     a = [c.alone_1998.diff for c in cs if c.alone_1998]
     t = [c.alone_textbook.diff for c in cs if c.alone_textbook]
-    chance = [r.id for grp in ("alone-1998", "alone-textbook") for r in ablations.rows()
-              if r.group == grp and (e := errors(runs_of(outcomes, r.id))) and sum(e) / len(e) > CHANCE]
-    if chance:
-        parts.append(f"The sums below include {len(chance)} rows at chance ({', '.join(chance)}): there one change "
-                     f"alone breaks the network, which is interaction in its plainest form.")
     if len(a) == len(cs):
         inter = g.diff - sum(a)
         parts.append(f"Each change alone on the 1998 network adds up to {sum(a):+.2f} points: if the changes were "
-                     f"additive that would be the gap, so {inter:+.2f} points ({100 * inter / g.diff:.0f} % of it) "
-                     f"are interaction.")
+                     f"additive that would be the gap, so {inter:+.2f} points are interaction.")
+    elif a:
+        parts.append(f"Each change alone on the 1998 network: {len(a)} of {len(cs)} rows have good runs to add up.")
     if len(t) == len(cs):
         inter = g.diff - sum(t)
         parts.append(f"Reverting each change alone on the textbook network recovers {sum(t):+.2f} points in all "
                      f"(interaction measured from that end: {inter:+.2f} points).")
+    elif t:
+        parts.append(f"Each change alone reverted on the textbook network: {len(t)} of {len(cs)} rows have good runs.")
     return " ".join(parts)
 
 
@@ -329,6 +348,7 @@ def waterfall(outcomes: list[Outcome], path: Path) -> Path | None:
     previous step's mean, the two endpoints as full bars."""
     rows = [(r, errors(runs_of(outcomes, r.id))) for r in ablations.rows() if r.group == "ladder"]
     rows = [(r, e) for r, e in rows if e]
+    est = {r.id: rowruns.of(outcomes, r.id).estimate for r, _ in rows}
     if len(rows) < 2:
         return None
     import matplotlib.pyplot as plt
@@ -339,7 +359,7 @@ def waterfall(outcomes: list[Outcome], path: Path) -> Path | None:
     prev = None
     for i, (r, e) in enumerate(rows):
         m = sum(e) / len(e)
-        lo, hi = mean_ci(e) if len(e) > 1 else (m, m)
+        lo, hi = (est[r.id].lo, est[r.id].hi) if est[r.id] else (m, m)
         end = r.id in (ENDPOINT_1998, ENDPOINT_TEXTBOOK)
         if end or prev is None:
             ax.bar(i, m, color="0.35" if r.id == ENDPOINT_1998 else "tab:purple", width=0.6)
@@ -354,7 +374,7 @@ def waterfall(outcomes: list[Outcome], path: Path) -> Path | None:
     ax.set_xticklabels(["1998\n(faithful)" if r.id == ENDPOINT_1998 else
                         (f"+ {r.change}\n= textbook" if r.id == ENDPOINT_TEXTBOOK else f"+ {r.change}")
                         for r, _ in rows], fontsize=7, rotation=30, ha="right")
-    ax.set_ylabel("test error % (mean, 95 % t interval over seeds)")
+    ax.set_ylabel("test error % (mean, 95 % interval: seeds + digits)")
     ax.set_title("From LeNet-5 (1998) to the textbook LeNet on MNIST, one change at a time")
     ax.grid(axis="y", alpha=0.3)
     return _save(fig, path)
@@ -373,37 +393,46 @@ QUESTIONS = [  # (question, change key) -- the change's textbook side vs its 199
 def _effect_phrase(p: Paired | None, holm_p: float, where: str) -> str:
     if p is None:
         return f"{where}: not run"
-    sig = not math.isnan(holm_p) and holm_p < ALPHA
+    sig = resolved(holm_p)
     return (f"{where} {p.diff:+.2f} points (CI {_f(p.low, sign=True)} .. {_f(p.high, sign=True)}, Holm p {_p(holm_p)}"
-            f"{'' if sig else ', not significant'})")
+            f"{'' if sig else f', not resolved with {p.n} seeds'})")
+
+
+def _first_reason(failed: str) -> str:
+    """'5 of 5 seeds failed (s0: it never predicts ...; s1: ...)' -> 'it never predicts ...' (seed 0's reason)."""
+    inner = failed.split("(", 1)[1] if "(" in failed else failed
+    return inner.split(";")[0].split(": ", 1)[-1].rstrip(")")
 
 
 def _verdict(change: ablations.Change, a98: RowStats | None, atb: RowStats | None) -> str:
-    """One line: which side is better, from the change's effect at both ends (significant = Holm p < ALPHA)."""
-    effects = []
-    for s, flip in ((a98, 1), (atb, -1)):
-        if s and s.vs_ref:
-            effects.append((flip * s.vs_ref.diff, s.significant, s.mean > CHANCE))
-    if not effects:
-        return "not measured yet"
+    """One line: which side is better, from the change's effect at both ends (THE CHANGE RULE: resolved =
+    Holm p < ALPHA); an end whose row has no good run says so instead of giving an effect."""
     new, old = change.new, change.old
-    if any(ch for _, _, ch in effects[:1]):
-        first = ("on the 1998 network it leaves LeNet-5 at chance"
-                 + (" (a sigmoid cannot reach the -1 of the RBF codes)" if change.key == "sigmoid" else ""))
-    else:
-        first = None
-    sig = [(d, ch) for d, s, ch in effects if s]
-    if len(sig) == len(effects) and all(d > 0 for d, _ in sig):
-        v = f"{old} is better at both ends"
-    elif len(sig) == len(effects) and all(d < 0 for d, _ in sig):
-        v = f"{new} is better at both ends"
+    ends, broken = [], []
+    for s, flip, where in ((a98, 1, "the 1998 network"), (atb, -1, "the textbook network")):
+        if s is None:
+            continue
+        if s.n == 0 and s.failed:
+            broken.append(f"on {where} every seed of the row fails ({_first_reason(s.failed)}, seed 0)")
+        elif s.vs_ref:
+            ends.append((flip * s.vs_ref.diff, s.significant, where))
+    if change.key == "sigmoid" and a98 is not None and a98.n == 0:
+        broken[0] += ": a sigmoid cannot reach the -1 of the RBF codes"
+    if not ends:
+        return "; ".join(broken) or "not measured yet"
+    sig = [(d, w) for d, s, w in ends if s]
+    both = len(ends) == 2
+    if len(sig) == len(ends) and all(d > 0 for d, _ in sig):
+        v = f"{old} is better " + ("at both ends" if both else f"on {ends[0][2]}")
+    elif len(sig) == len(ends) and all(d < 0 for d, _ in sig):
+        v = f"{new} is better " + ("at both ends" if both else f"on {ends[0][2]}")
     elif not sig:
-        v = "no difference we can detect at either end"
+        v = "not resolved " + ("at either end" if both else f"on {ends[0][2]}") + " with these seeds"
     else:
         v = ("it depends on the rest of the network: "
-             + ", ".join(f"{'worse' if d > 0 else 'better'} with {new} {'on the 1998 network' if i == 0 else 'on the textbook network'}"
-                         + ("" if s else " (not significant)") for i, (d, s, _) in enumerate(effects)))
-    return v + (f"; {first}" if first else "")
+             + ", ".join(f"{'worse' if d > 0 else 'better'} with {new} on {w}" + ("" if s else " (not resolved)")
+                         for d, s, w in ends))
+    return "; ".join([v] + broken)
 
 
 def questions_table(outcomes: list[Outcome], c5_identity: str | None = None) -> pd.DataFrame:
@@ -416,7 +445,7 @@ def questions_table(outcomes: list[Outcome], c5_identity: str | None = None) -> 
         s98, stb, sf = a98.get(key), atb.get(key), fwd.get(key)
         ev = [_effect_phrase(s98.vs_ref if s98 else None, s98.holm_p if s98 else math.nan,
                              f"alone on 1998 (alone-1998/{key})"),
-              _effect_phrase(_flip(stb.vs_ref) if stb else None, stb.holm_p if stb else math.nan,
+              _effect_phrase(stb.vs_ref.flipped() if stb and stb.vs_ref else None, stb.holm_p if stb else math.nan,
                              f"alone on textbook (alone-textbook/{key}, sign: adding it)"),
               _effect_phrase(sf.vs_prev if sf else None, sf.holm_p_prev if sf else math.nan,
                              f"forward step {sf.row.step if sf else '?'}")]

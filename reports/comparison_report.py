@@ -1,11 +1,12 @@
 """The report's Fig. 9-12 section: our numbers for the paper's comparison (reports/comparison.py
 says which runs those are).
 
-- Fig. 9: every row in the figure's order -- the paper's test error, ours (mean +- sd over seeds for a
-  stochastic row; the one deterministic fit otherwise), a 95 % interval (Student t over seeds when
-  there are several, else Clopper-Pearson on the misses), and the verdict of that interval against
-  the paper's figure +- its quoted uncertainty of 0.1 % (the Fig. 9 caption): "agrees" when they
-  overlap, else "higher" / "lower". Rows not reproduced say why.
+- Fig. 9: every row in the figure's order -- the paper's test error, ours (mean +- sd over the row's good
+  seeds for a stochastic row; the one deterministic fit otherwise), its 95 % interval (THE ROW
+  UNCERTAINTY: seeds + shared test digits, or one fit's Clopper-Pearson interval) and THE VERDICT RULE
+  against the paper's number with its own standard error (reports/verdicts/). A run that failed (THE
+  FAILED-RUN RULE) is named in its row and left out of the mean, the interval, the bar and Fig. 10.
+  Rows not reproduced say why.
 - Fig. 10: % of test digits rejected (on the difference of the two top scores) to reach 0.5 % error.
 - Figs. 11-12: multiply-adds per recognition and variables stored, computed from our fitted models.
 - The held-out choices: every grid value's held-out error and which value THE RULE picks.
@@ -23,9 +24,9 @@ import pandas as pd
 from lenet1998.comparison.rows import ROWS
 from lenet_repro.references import get_reference
 
-from . import comparison
+from . import comparison, rowruns
 from .runner import Outcome
-from .stats import clopper_pearson, mean_ci, mean_sd
+from .verdicts import judge, mean_sd
 
 PAPER_FIG10_12 = Path(__file__).resolve().parent.parent / "lenet1998" / "comparison" / "fig10_12.csv"
 
@@ -38,8 +39,13 @@ def paper_fig10_12() -> dict[str, dict]:
 
 
 def _runs(outcomes: list[Outcome], exp_id: str | None) -> list[dict]:
-    """The finished test-set records of an experiment (a profile's test subset included: its verdict is n/a)."""
-    return [o.record for o in outcomes if o.record and o.item.experiment.id == exp_id and not o.item.holdout]
+    """The good (not failed) finished test-set records of an experiment (a profile's test subset included:
+    its verdict is n/a)."""
+    return _row(outcomes, exp_id).good if exp_id else []
+
+
+def _row(outcomes: list[Outcome], exp_id: str | None) -> rowruns.RowRuns:
+    return rowruns.of(outcomes, exp_id, holdout=False) if exp_id else rowruns.RowRuns([])
 
 
 def _full_test(records: list[dict]) -> bool:
@@ -47,56 +53,72 @@ def _full_test(records: list[dict]) -> bool:
 
 
 def summary(records: list[dict]) -> dict | None:
-    """Mean, sd, 95 % interval and n of the test error of a row's records."""
-    if not records:
+    """Mean, sd, 95 % interval (THE ROW UNCERTAINTY) and n of the test error of a row's good records."""
+    e = rowruns.row_estimate(records) if records else None
+    if e is None:
         return None
     errs = [r["final"]["test_error"] for r in records]
     m, sd = mean_sd(errs)
-    if len(errs) > 1:
-        lo, hi = mean_ci(errs)
-        how = "t"
+    return {"mean": m, "sd": sd, "lo": e.lo, "hi": e.hi, "n": len(errs), "interval": e.how, "estimate": e}
+
+
+def row_verdict(outcomes: list[Outcome], row) -> tuple[str, dict | None]:
+    """(verdict, summary) of one Fig. 9 row by THE VERDICT RULE; the verdict names failed seeds."""
+    runs = _row(outcomes, row.ours)
+    s = summary(runs.good)
+    ref = get_reference(row.reference)
+    if s is None:
+        v = (f"all {runs.n} runs failed" if runs.failed else (row.why_not or "no finished run in this report"))
+    elif not _full_test(runs.good):
+        v = "n/a (test subset)"
     else:
-        f = records[0]["final"]
-        lo, hi = (100 * v for v in clopper_pearson(f["test_misses"], f["test_n"]))
-        how = "binomial"
-    return {"mean": m, "sd": sd, "lo": lo, "hi": hi, "n": len(errs), "interval": how}
-
-
-def verdict(s: dict, paper: float, tolerance: float) -> str:
-    if s["hi"] < paper - tolerance:
-        return "lower"
-    if s["lo"] > paper + tolerance:
-        return "higher"
-    return "agrees"
+        v = judge(ref, s["mean"], s["estimate"]).outcome
+    return v, s
 
 
 def fig9_table(outcomes: list[Outcome]) -> pd.DataFrame:
     rows = []
     for r in comparison.fig9_rows():
         ref = get_reference(r.reference)
-        s = summary(_runs(outcomes, r.ours))
+        runs = _row(outcomes, r.ours)
+        v, s = row_verdict(outcomes, r)
         row = {"classifier (Fig. 9)": ref.note, "paper %": f"{ref.value:g}"}
         if s is None:
-            row.update({"ours %": "-", "95 % interval": "-", "runs": 0,
-                        "verdict": r.why_not or "no finished run in this report"})
+            row.update({"ours %": "-", "95 % interval": "-", "runs": runs.n, "verdict": v})
         else:
             ms = f"{s['mean']:.2f} +- {s['sd']:.2f}" if s["n"] > 1 else f"{s['mean']:.2f}"
-            recs = _runs(outcomes, r.ours)
-            v = verdict(s, ref.value, ref.uncertainty) if _full_test(recs) else "n/a (test subset)"
-            if _unstable(recs):
-                v += " (its seeds disagree: see below)"
             row.update({"ours %": ms, "95 % interval": f"{s['lo']:.2f} .. {s['hi']:.2f} ({s['interval']})",
-                        "runs": s["n"], "verdict": v})
+                        "runs": s["n"] if not runs.failed else f"{s['n']} good of {runs.n}", "verdict": v})
+        row["failed runs"] = runs.failed_note() or "-"
         row["ours: reference id"] = f"ours:{r.ours}" if r.ours else "-"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def fig9_numeric(outcomes: list[Outcome]) -> pd.DataFrame:
+    """The Fig. 9 table as numbers (for CSV and LaTeX)."""
+    from .verdicts import reference_se
+
+    out = []
+    for r in comparison.fig9_rows():
+        ref = get_reference(r.reference)
+        runs = _row(outcomes, r.ours)
+        v, s = row_verdict(outcomes, r)
+        out.append({"classifier": ref.note, "paper_pct": ref.value, "paper_se": round(reference_se(ref), 4),
+                    "ours_pct": None if s is None else round(s["mean"], 4),
+                    "ours_sd": None if s is None or s["n"] < 2 else round(s["sd"], 4),
+                    "ci_low": None if s is None else round(s["lo"], 4),
+                    "ci_high": None if s is None else round(s["hi"], 4),
+                    "runs": 0 if s is None else s["n"], "failed": len(runs.failed), "verdict": v,
+                    "reference": f"ours:{r.ours}" if r.ours else ""})
+    return pd.DataFrame(out)
 
 
 def bar_chart(outcomes: list[Outcome], path: Path) -> Path | None:
     """Paper vs ours per Fig. 9 row (ours with its 95 % interval), in the figure's order."""
     data = []
     for r in comparison.fig9_rows():
-        s = summary(_runs(outcomes, r.ours))
+        s = summary(_runs(outcomes, r.ours))  # good seeds only: a failed run never sets a bar
         data.append((get_reference(r.reference).note, get_reference(r.reference).value, s))
     if not any(s for _, _, s in data):
         return None
@@ -172,20 +194,22 @@ def holdout_rows(outcomes: list[Outcome]) -> list[dict]:
     pass-count rows read off its curve (option "passes", `at` = the run's options)."""
     out = []
     for exp_id, name, opts in comparison.holdout_experiments():
-        recs = [o.record for o in outcomes if o.record and o.item.experiment.id == exp_id]
-        if not recs:
+        runs = rowruns.of(outcomes, exp_id)
+        recs = runs.good  # THE FAILED-RUN RULE: a failed held-out seed is named and disqualifies its value
+        if not runs.n:
             continue
         opt, value = next(iter(opts.items()))  # the grid's own option (others: held, see holdout_experiments)
         if opt != "passes":
             grid = comparison.GRIDS[name][opt]
             out.append({"row": name, "option": opt, "value": value, "heldout": mean_sd([r["final"]["test_error"]
-                        for r in recs])[0], "seeds": len(recs), "order": grid.index(value), "at": None})
+                        for r in recs])[0], "seeds": len(recs), "order": grid.index(value), "at": None,
+                        "failed": runs.failed_note()})
         if ROWS[name].network and comparison.pass_source(name, {(name, opt): value}) == opts:
             for passes in comparison.NETWORK_PASS_CHOICES:
                 errs = [next((m["test_error"] for m in r["metrics"] if m["pass"] == passes), math.nan) for r in recs]
                 out.append({"row": name, "option": "passes", "value": passes, "heldout": mean_sd(errs)[0],
                             "seeds": len(recs), "order": comparison.NETWORK_PASS_CHOICES[::-1].index(passes),
-                            "at": opts})
+                            "at": opts, "failed": runs.failed_note()})
     return out
 
 
@@ -196,8 +220,9 @@ def choices(outcomes: list[Outcome]) -> dict[tuple[str, str], object]:
     rows = holdout_rows(outcomes)
     chosen = {}
     for key in {(r["row"], r["option"]) for r in rows if r["option"] != "passes"}:
-        cands = [r for r in rows if (r["row"], r["option"]) == key and not math.isnan(r["heldout"])]
-        if len(cands) == len(comparison.GRIDS[key[0]][key[1]]):
+        ran = [r for r in rows if (r["row"], r["option"]) == key]
+        cands = [r for r in ran if not r["failed"] and not math.isnan(r["heldout"])]  # a failed seed disqualifies
+        if len(ran) == len(comparison.GRIDS[key[0]][key[1]]) and cands:
             chosen[key] = min(cands, key=lambda r: (round(r["heldout"], 9), r["order"]))["value"]
     for name in {r["row"] for r in rows if r["option"] == "passes"}:
         src = comparison.pass_source(name, chosen)
@@ -220,37 +245,33 @@ def holdout_table(outcomes: list[Outcome]) -> pd.DataFrame:
         option = r["option"] + (f" (at {', '.join(f'{k} = {v}' for k, v in held.items())})" if held else "")
         out.append({"row": r["row"], "option": option, "value": str(r["value"]),
                     "held-out error %": "-" if math.isnan(r["heldout"]) else f"{r['heldout']:.2f}", "seeds": r["seeds"],
+                    "failed seeds (disqualified)": r["failed"] or "-",
                     "chosen": "yes" if pick == r["value"] else "", "default in rows.py": "yes" if default == r["value"] else ""})
     return pd.DataFrame(out)
 
 
-UNSTABLE_FACTOR = 2.0  # a row whose worst seed misses more than this times its best seed's digits
-
-
-def _unstable(recs: list[dict]) -> bool:
-    errs = [x["final"]["test_error"] for x in recs]
-    return len(errs) >= 2 and max(errs) > UNSTABLE_FACTOR * min(errs)
-
-
-def unstable_rows(outcomes: list[Outcome]) -> list[str]:
-    """One line per row whose seeds disagree (_unstable): the per-seed errors and where the worst one
-    stood after its first pass (a run stuck from the start)."""
+def failed_rows(outcomes: list[Outcome]) -> list[str]:
+    """One line per Fig. 9 row with a failed run (THE FAILED-RUN RULE): every seed's error, which failed and
+    why, and where each failed run stood after its first pass (a run stuck from the start)."""
     lines = []
     for r in comparison.fig9_rows():
-        recs = sorted(_runs(outcomes, r.ours), key=lambda x: x["seed"])
-        if not _unstable(recs):
+        runs = _row(outcomes, r.ours)
+        if not runs.failed:
             continue
-        worst = max(recs, key=lambda x: x["final"]["test_error"])
-        first = worst["metrics"][0]["test_error"] if worst.get("metrics") else None
-        lines.append(f"- {get_reference(r.reference).note}: per seed " + ", ".join(
-            f"s{x['seed']} {x['final']['test_error']:.2f} %" for x in recs)
-            + (f"; seed {worst['seed']} was already at {first:.2f} % after its first pass" if first is not None else "")
-            + ".")
+        why = {id(x): f for x, f in runs.failed}
+        per = []
+        for x in sorted(runs.good + [x for x, _ in runs.failed], key=lambda x: x["seed"]):
+            first = x["metrics"][0].get("test_error") if x.get("metrics") else None
+            tag = (f" FAILED: {why[id(x)]}" + (f" (after pass 1: {first:.2f} %)" if first is not None else "")
+                   if id(x) in why else "")
+            per.append(f"s{x['seed']} {x['final']['test_error']:.2f} %{tag}")
+        lines.append(f"- {get_reference(r.reference).note}: {runs.failed_note().split(' (')[0]}; per seed: "
+                     + "; ".join(per) + ".")
     return lines
 
 
 def disagreements(outcomes: list[Outcome]) -> list[str]:
-    """One line per implemented row whose interval misses the paper's +- 0.1 %, with what was measured that
+    """One line per implemented row that THE VERDICT RULE calls higher or lower, with what was measured that
     bears on it: the held-out error over each of its option grids (no option value on the grid is tuned on
     the test digits) and published re-measurements (reports/comparison.py OTHER_MEASUREMENTS)."""
     chosen = choices(outcomes)
@@ -258,14 +279,10 @@ def disagreements(outcomes: list[Outcome]) -> list[str]:
             if h["option"] != "passes" or h["at"] == comparison.pass_source(h["row"], chosen)]
     lines = []
     for r in comparison.fig9_rows():
-        recs = _runs(outcomes, r.ours)
-        s = summary(recs)
-        if s is None or not _full_test(recs):
+        v, s = row_verdict(outcomes, r)
+        if s is None or v not in ("higher", "lower"):
             continue
         ref = get_reference(r.reference)
-        v = verdict(s, ref.value, ref.uncertainty)
-        if v == "agrees":
-            continue
         name = r.ours.split("/", 1)[1]
         why = []
         for opt in sorted({h["option"] for h in held if h["row"] == name}):

@@ -10,6 +10,11 @@ the text; only the 60,000 points are (test 0.95 % plain, 0.8 % distorted; traini
 Ours: the `fig6` group (the faithful recipes on the first 15,000 or 30,000 training digits, 20 passes
 over them) and, for 60,000, the faithful group's own runs. Training error: the final weights on the
 undistorted training digits the run was trained on (a distorted run's originals).
+
+Statistics (reports/verdicts/): failed runs are left out and named; a test-error point's 95 % interval
+is THE ROW UNCERTAINTY (seeds + shared test digits), a training-error point's a t interval over seeds;
+each point is compared with the next larger training set on seed-matched pairs by THE CHANGE RULE
+(paired t, Holm over the table), and the 60,000 points with the paper's by THE VERDICT RULE.
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ import pandas as pd
 
 from lenet_repro.references import get_reference
 
+from . import rowruns
 from .runner import Outcome
-from .stats import mean_ci, mean_sd
+from .verdicts import change_verdict, format_p, holm, judge, mean_sd, paired, t_interval
 
 CURVES = (("lenet5-1998", "train_error", "training error (no distortions)"),
           ("lenet5-1998", "test_error", "test error (no distortions)"),
@@ -48,26 +54,59 @@ def _paper(recipe: str, metric: str) -> float | None:
 
 
 def points(outcomes: list[Outcome]) -> list[dict]:
-    """One row per (curve, training-set size) with runs: mean, sd, 95 % t interval, n."""
+    """One row per (curve, training-set size) with good runs: mean, sd, 95 % interval, n, the failed runs,
+    and (where the next larger size has runs on common seeds) the paired change to it."""
     rows = []
     for recipe, metric, label in CURVES:
-        for size, recs in _runs(outcomes, recipe).items():
-            vals = [r["final"][metric] for r in recs]
+        sizes = _runs(outcomes, recipe)
+        split = {size: rowruns.split(recs) for size, recs in sizes.items()}
+        for size, runs in split.items():
+            if not runs.good:
+                continue
+            vals = [r["final"][metric] for r in runs.good]
             m, sd = mean_sd(vals)
-            lo, hi = mean_ci(vals) if len(vals) > 1 else (m, m)
+            if metric == "test_error":
+                e = runs.estimate
+                lo, hi = e.lo, e.hi
+            else:
+                lo, hi = t_interval(vals) if len(vals) > 1 else (m, m)
+            bigger = [s for s in split if s > size and split[s].good]
+            vs = None
+            if bigger:
+                nxt = {s: {**r, "final": {**r["final"], "test_error": r["final"][metric]}}
+                       for s, r in split[min(bigger)].good_by_seed().items()}
+                mine = {s: {**r, "final": {**r["final"], "test_error": r["final"][metric]}}
+                        for s, r in runs.good_by_seed().items()}
+                vs = paired(mine, nxt)
             rows.append({"curve": label, "recipe": recipe, "metric": metric, "size": size, "mean": m, "sd": sd,
-                         "lo": lo, "hi": hi, "n": len(vals)})
+                         "lo": lo, "hi": hi, "n": len(vals), "failed": runs.failed_note(), "runs": runs,
+                         "vs_next": vs, "next": min(bigger) if bigger else None})
+    adj = holm([p["vs_next"].p if p["vs_next"] else float("nan") for p in rows])
+    for p, a in zip(rows, adj):
+        p["holm_p"] = a
     return rows
 
 
 def table(outcomes: list[Outcome]) -> pd.DataFrame:
     rows = []
     for p in points(outcomes):
-        paper = _paper(p["recipe"], p["metric"]) if p["size"] == 60_000 else None
+        ref_id = PAPER_60K.get((p["recipe"], p["metric"])) if p["size"] == 60_000 else None
+        paper = get_reference(ref_id) if ref_id else None
+        verdict = "-"
+        if paper is not None and all(r["final"]["test_n"] == 10_000 for r in p["runs"].good):
+            est = p["runs"].estimate if p["metric"] == "test_error" else None
+            verdict = judge(paper, p["mean"], est).outcome if est is not None else "-"
+        v = p["vs_next"]
         rows.append({"curve": p["curve"], "training digits": f"{p['size']:,}",
                      "ours %": f"{p['mean']:.2f} +- {p['sd']:.2f}" if p["n"] > 1 else f"{p['mean']:.2f}",
-                     "95 % CI": f"{p['lo']:.2f} .. {p['hi']:.2f}" if p["n"] > 1 else "-", "seeds": p["n"],
-                     "paper %": f"{paper:g}" if paper is not None else "not in the text"})
+                     "95 % CI": f"{p['lo']:.2f} .. {p['hi']:.2f}" if p["n"] > 1 or p["metric"] == "test_error" else "-",
+                     "seeds": p["n"] if not p["failed"] else f"{p['n']} ({p['failed']})",
+                     f"vs the next size (points, paired t)": (
+                         f"{v.diff:+.2f} ({v.low:+.2f} .. {v.high:+.2f}) vs {p['next']:,}" if v and v.n > 1 else "-"),
+                     "Holm p": format_p(p["holm_p"]) if v else "-",
+                     "change": change_verdict(v, p["holm_p"]) if v else "-",
+                     "paper %": f"{paper.value:g}" if paper is not None else "not in the text",
+                     "verdict vs the paper": verdict})
     return pd.DataFrame(rows)
 
 

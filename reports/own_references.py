@@ -8,8 +8,9 @@ drawn from the same distribution,
     mean +- t(0.975, n - 1) * sd * sqrt(1 + 1/n)        (scipy.stats.t.interval)
 
 so that `lenet check <result.json> --reference ours:<id>` (and `assert_consistent`) tells a user who
-changed the code whether one run of that row moved: "consistent" inside the interval, "better" or
-"worse" outside it (`Reference.verdict`, kind "ours"). The table is written by `lenet report` into
+changed the code whether one run of that row moved: "consistent" inside the interval, "higher" or
+"lower" outside it (THE VERDICT RULE's range form, reports/verdicts/published.py). Failed runs (THE
+FAILED-RUN RULE) are not part of a row's distribution; a row with a failed seed names it in its note. The table is written by `lenet report` into
 `<out>/references.csv` from the run records, never typed; the committed full report's table is
 package data and the default. A run is compared only with the row of its own config (the model config
 and the data split), else one line says what differs.
@@ -29,7 +30,8 @@ from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.references import Reference
 
 from .runner import Outcome
-from .stats import mean_sd
+from . import rowruns
+from .verdicts import mean_sd
 
 PREFIX = "ours:"
 MIN_SEEDS = 3
@@ -98,7 +100,8 @@ def rows(outcomes: list[Outcome], min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
             by_exp.setdefault(o.item.experiment.id, []).append(o.record)
     for exp_id, recs in by_exp.items():
         full_test = {"mnist": 10_000, "fashion-mnist": 10_000}.get(recs[0]["dataset"])
-        recs = [r for r in recs if r["final"]["test_n"] == full_test]
+        runs = rowruns.split([r for r in recs if r["final"]["test_n"] == full_test])
+        recs = runs.good
         exact = bool(recs) and _deterministic(recs[0])
         if len(recs) < (1 if exact else min_seeds):
             continue
@@ -110,6 +113,8 @@ def rows(outcomes: list[Outcome], min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
         else:
             lo, hi = sps.t.interval(0.95, n - 1, loc=m, scale=sd * math.sqrt(1 + 1 / n)) if sd > 0 else (m, m)
             note = "95 % prediction interval for one new run: mean +- t(0.975, n-1) sd sqrt(1 + 1/n)"
+        if runs.failed:
+            note += f"; {runs.failed_note()}, not counted"
         commits = sorted({str(r["provenance"].get("git_commit", ""))[:7] for r in recs})
         ref = Reference(f"{PREFIX}{exp_id}", f"lenet-repro report, {n} seed{'s' * (n > 1)} at commit {', '.join(commits)}",
                         recs[0]["dataset"], recs[0]["recipe"], "test_error", round(m, 6), round(sd, 6),

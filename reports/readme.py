@@ -26,10 +26,10 @@ from pathlib import Path
 from lenet_repro.errors import ConfigError
 from lenet_repro.references import headline_reference, reference_for
 
-from .check import check_pooled
+from . import rowruns
 from .plan import build_plan, distortion_label, experiments, sweep_default_id
-from .stats import mean_ci, mean_sd
-from .tables import commits_note, running_train_error
+from .tables import commits_note, running_train_error, winner_margin
+from .verdicts import judge, mean_sd, within_range
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -48,18 +48,23 @@ def _runs(outcomes, exp_id):
 
 
 def _sweep_line(outcomes, group: str, intro: str) -> list[str]:
-    """One README line for a held-out sweep: each setting's mean error, the default marked."""
-    errors = {}
-    for o in outcomes:
-        if o.item.experiment.group == group and o.record:
-            errors.setdefault(o.item.experiment.id, (o.item.experiment.label.split(":")[0], []))[1].append(
-                o.record["final"]["test_error"])
-    if not errors:
+    """One README line for a held-out sweep: each setting's mean error over its good seeds (failed ones
+    named), the default marked, and the winner's noise margin (THE CHANGE RULE)."""
+    ids = list(dict.fromkeys(o.item.experiment.id for o in outcomes if o.item.experiment.group == group and o.record))
+    if not ids:
         return []
+    label = {o.item.experiment.id: o.item.experiment.label.split(":")[0] for o in outcomes}
     default_id = sweep_default_id(group)
-    cells = ", ".join(f"{label}{' (default)' if i == default_id else ''}: {mean_sd(v)[0]:.2f} %"
-                      for i, (label, v) in errors.items())
-    return ["", f"{intro}, mean of {len(next(iter(errors.values()))[1])} seeds): {cells}."]
+    cells, seeds = [], set()
+    for i in ids:
+        split = rowruns.of(outcomes, i)
+        seeds.add(split.n)
+        m = mean_sd([r["final"]["test_error"] for r in split.good])[0] if split.good else float("nan")
+        cells.append(f"{label[i]}{' (default)' if i == default_id else ''}: "
+                     + (f"{m:.2f} %" if split.good else "all failed") + (f" ({split.failed_note()})" if split.failed else ""))
+    margin = winner_margin(outcomes, group)
+    return ["", f"{intro}, mean of {'/'.join(map(str, sorted(seeds)))} seeds): {', '.join(cells)}"
+            + (f"; {margin}" if margin else "") + "."]
 
 
 def _readings_line(outcomes) -> list[str]:
@@ -70,14 +75,22 @@ def _readings_line(outcomes) -> list[str]:
     rows = readings_rows(outcomes)
     if not rows:
         return []
+    from .selection import shortfall
+
     chosen, how = choose(rows)
-    closest = min(rows, key=lambda r: (-r["met"], r["heldout"]))
+    pool = [r for r in rows if not r["failed"]] or rows
+    closest = min(pool, key=lambda r: (-r["met"], r["heldout"]))
+    misses = "; ".join(f"seed {i}: {c} {w}" for i, v in enumerate(closest["verdicts"]) for c, w in shortfall(v).items())
+    failed = [r for r in rows if r["failed"]]
+    margin = winner_margin(outcomes, "readings")
     return ["", f"The open readings, jointly ({len(rows)} configurations x {rows[0]['seeds']} seeds, held-out error on "
                 f"the last 10,000 training digits; rule: reports/selection.py): {how}. Chosen: {chosen['label']}, "
                 f"{chosen['heldout']:.2f} % (pass-1 rates {chosen['rate_min']:.2g} .. {chosen['rate_max']:.2g}); "
                 f"closest to the paper's diagnostics: {closest['label']}, {closest['heldout']:.2f} % (pass-1 rates "
                 f"{closest['rate_min']:.2g} .. {closest['rate_max']:.2g}; the paper: {PAPER_RATE_LOW:g} .. "
-                f"{PAPER_RATE_HIGH:g})."]
+                f"{PAPER_RATE_HIGH:g})" + (f"; what the closest misses, and by how much: {misses}" if misses else "")
+                + (f"; {len(failed)} configurations have a failed seed and are out of the choice" if failed else "")
+                + (f"; {margin}" if margin else "") + "."]
 
 
 def _comparison_lines(outcomes) -> list[str]:
@@ -86,15 +99,20 @@ def _comparison_lines(outcomes) -> list[str]:
     from . import fig6
 
     t = cr.fig9_table(outcomes)
-    done = t[t["runs"] != 0]
+    done = t[t["ours %"] != "-"]
     if done.empty:
         return []
-    agree = int((done["verdict"] == "agrees").sum())
-    cells = "; ".join(f"{r['classifier (Fig. 9)']} {r['ours %']} ({r['paper %']}, {r['verdict']})"
+    counts = {k: int((done["verdict"] == k).sum()) for k in ("consistent", "higher", "lower", "inconclusive")}
+    failed_rows = int((done["failed runs"] != "-").sum())
+    cells = "; ".join(f"{r['classifier (Fig. 9)']} {r['ours %']} ({r['paper %']}, {r['verdict']}"
+                      + (f"; {r['failed runs']}" if r["failed runs"] != "-" else "") + ")"
                       for _, r in done.iterrows())
     lines = ["", f"The paper's Fig. 9 comparison ([REPORT.md](reports/full/REPORT.md#figs-9-12-the-papers-comparison)): "
-                 f"{len(done)} of its {len(t)} rows measured, {agree} within the paper's +- 0.1 %; test error % "
-                 f"ours (the paper's, verdict): {cells}."]
+                 f"{len(done)} of its {len(t)} rows measured; by THE VERDICT RULE (reports/verdicts/published.py: "
+                 f"the paper's number with its own sampling error) {counts['consistent']} consistent, "
+                 f"{counts['higher']} higher, {counts['lower']} lower, {counts['inconclusive']} inconclusive"
+                 + (f"; {failed_rows} rows have failed seeds, named and left out" if failed_rows else "")
+                 + f". Test error % ours (the paper's, verdict): {cells}."]
     pts = fig6.points(outcomes)
     if pts:
         curves = {}
@@ -112,43 +130,48 @@ def results_block(out: Path = FULL) -> str:
     outcomes = load_outcomes(out)
     lines = ["| model | runs | ours | published | verdict |", "|---|---|---|---|---|"]
     for ex in experiments("faithful"):
-        runs = _runs(outcomes, ex.id)
+        split = rowruns.of(outcomes, ex.id, holdout=False)
+        runs = split.good
         if not runs:
             continue
         ref, train_ref = headline_reference(ex.recipe), reference_for(ex.recipe, "train_error")
-        v = check_pooled([o.record for o in runs], ref.id)
-        errs = [o.record["final"]["test_error"] for o in runs]
+        errs = [r["final"]["test_error"] for r in runs]
         m, sd = mean_sd(errs)
-        running = [running_train_error(o.record) for o in runs]
+        e = split.estimate
+        verdict = judge(ref, m, e).outcome if all(r["final"]["test_n"] == 10_000 for r in runs) else "n/a (subset)"
+        running = [running_train_error(r) for r in runs]
         tr = (f"on-the-fly training error after pass 19 {mean_sd(running)[0]:.2f} % (the final weights on the "
-              f"training set: {mean_sd([o.record['final']['train_error'] for o in runs])[0]:.2f} %)"
+              f"training set: {mean_sd([r['final']['train_error'] for r in runs])[0]:.2f} %)"
               if None not in running and train_ref else
-              f"training error {mean_sd([o.record['final']['train_error'] for o in runs])[0]:.2f} %")
-        mixed = commits_note([o.record for o in runs])
-        per_seed = ", ".join(f"{e:.2f}" for e in errs)
+              f"training error {mean_sd([r['final']['train_error'] for r in runs])[0]:.2f} %")
+        mixed = commits_note(runs)
+        per_seed = ", ".join(f"{x:.2f}" for x in errs)
         sdtxt = f" +- {sd:.2f}" if len(runs) > 1 else ""
-        lines.append(f"| {ex.recipe} (MNIST) | {len(runs)} seeds, {len(runs[0].record['metrics'])} passes"
+        lines.append(f"| {ex.recipe} (MNIST) | {len(runs)} seeds, {len(runs[0]['metrics'])} passes"
+                     + (f" ({split.failed_note()})" if split.failed else "")
                      + (f" {mixed}" if mixed else
-                        f", commit {(runs[0].record['provenance'].get('git_commit') or '?')[:7]} (clean)") +
-                     f" | test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; "
-                     + (f"95 % CI of the mean over seeds {mean_ci(errs)[0]:.2f}-{mean_ci(errs)[1]:.2f} (t); "
-                        if len(errs) > 1 else "")
-                     + f"pooled binomial 95 % CI {v.interval[0]:.2f}-{v.interval[1]:.2f}); {tr} "
+                        f", commit {(runs[0]['provenance'].get('git_commit') or '?')[:7]} (clean)") +
+                     f" | test error **{m:.2f} %**{sdtxt} (seeds: {per_seed}; 95 % CI {e.lo:.2f}-{e.hi:.2f}, "
+                     f"seeds + shared test digits); {tr} "
                      f"| {ref.value} % +- {ref.uncertainty} ({ref.source})"
                      + (f"; on-the-fly training error {train_ref.value} % after 19 passes" if train_ref else "")
-                     + f" | {v.verdict} |")
+                     + f" | {verdict} |")
     classic = next(ex for ex in experiments("textbook") if ex.headline)
     runs = _runs(outcomes, classic.id)
     if runs:
         ref = headline_reference(classic.recipe)
         accs = [o.record["final"]["test_acc"] for o in runs]
         m, sd = mean_sd(accs)
-        inside = "inside the book's range" if ref.verdict(m) == "consistent" else "OUTSIDE the book's range"
+        inside = ("inside the book's range" if within_range(m, ref.low, ref.high) == "consistent"
+                  else "OUTSIDE the book's range")
         lines.append(f"| textbook {classic.recipe} LeNet (Fashion-MNIST) | {len(runs)} seeds, 10 epochs | test acc "
                      f"**{m:.3f}**" + (f" +- {sd:.3f}" if len(accs) > 1 else "") +
                      f" (loss {mean_sd([o.record['final']['train_loss'] for o in runs])[0]:.3f}, train acc "
                      f"{mean_sd([o.record['final']['train_acc'] for o in runs])[0]:.3f}) | the book's "
                      f"{ref.n_builds} builds: {ref.low:.3f}-{ref.high:.3f} (median {ref.value:.3f}) | {inside} |")
+    from .verdicts import rule_paragraph
+
+    lines += ["", rule_paragraph()]
     lines += _comparison_lines(outcomes)
     lines += _readings_line(outcomes)
     lines += _sweep_line(outcomes, "j-sweep", "The MAP constant j, held-out error (last 10,000 training digits")

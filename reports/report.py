@@ -26,7 +26,7 @@ from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, cpu_model, resolve_dev
 from lenet_repro.errors import ConfigError
 from lenet_repro.lock import dir_lock
 
-from . import figures, tables
+from . import figures, tables, verdicts
 from .plan import BASELINE, PROFILES, build_plan, get_profile, sweep_default_id
 from .engines import ENGINES, TASK_CPUS
 from .runner import Outcome, run_plan
@@ -126,6 +126,7 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
     statistics in reports/ablation_report.py)."""
     from . import ablation_report as ar
     from . import ablations
+    from .verdicts import ALPHA
 
     present = any(o.record for o in outcomes if o.item.experiment.group in ablations.GROUPS)
     if not present:
@@ -141,7 +142,7 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
         "10 epochs reshuffled, inputs in [0, 1]. tests/test_ablations.py checks that the two code paths compute "
         "the same function (logits, loss, gradients, one SGD pass) and draw from the same init bounds. Every "
         "difference is a change of its own; each row is a set of changes (reports/ablations.py).\n",
-        doc + "\n",
+        doc.replace("below ALPHA (printed with its value in the tables'\n  note)", f"below ALPHA = {ALPHA:g}") + "\n",
         (f"_Profile `{prof_name}`: {prof.note}._\n" if prof_name != "full" else ""),
         ar.endpoint_agreement(outcomes) + "\n",
     ]
@@ -154,7 +155,7 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
         "Each change's effect (points of test error; 95 % paired t interval), by where it is measured:\n",
         _md(ar.contributions_table(outcomes)),
         (f"![waterfall](figures/{fig.name})\n\n_The forward ladder: test error after each step (mean and 95 % t "
-         f"interval over seeds); a bar is the step's change, grey the 1998 end, purple the textbook end._\n"
+         f"interval: seeds + shared test digits); a bar is the step's change, grey the 1998 end, purple the textbook end._\n"
          if fig else ""),
         "### The questions users ask\n",
         _md(ar.questions_table(outcomes, ar.c5_identity(data_root))),
@@ -163,22 +164,35 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
     return parts
 
 
+def _failed_by_rule(outcomes: list[Outcome]) -> str:
+    """One line per experiment with runs that failed by THE FAILED-RUN RULE."""
+    from . import rowruns
+
+    lines = []
+    for exp_id in dict.fromkeys(o.item.experiment.id for o in outcomes if o.record):
+        note = rowruns.of(outcomes, exp_id).failed_note()
+        if note:
+            lines.append(f"- `{exp_id}`: {note}\n")
+    return ("".join(lines) if lines else "No run failed the rule.\n")
+
+
 def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
     """Figs. 9-12: the paper's comparison with our numbers (reports/comparison.py, comparison_report.py)."""
     from . import comparison, comparison_report as cr
 
     design = comparison.__doc__.split("\n\n", 1)[1].strip()
     off = cr.disagreements(outcomes)
-    unstable = cr.unstable_rows(outcomes)
+    failed = cr.failed_rows(outcomes)
     budget, budget_line = cr.budget_table(outcomes)
     return [
         "## Figs. 9-12. The paper's comparison\n",
         cr.__doc__.split("\n\n", 1)[1].strip() + "\n",
         "### Fig. 9: test error on the 10,000 MNIST test digits\n", _md(cr.fig9_table(outcomes)),
+        "CSV and LaTeX (booktabs) versions: `tables/fig9.csv`, `tables/fig9.tex`.\n",
         fig("fig9", "The paper's Fig. 9 and ours, row by row (log scale; ours with its 95 % interval)"),
         ("Where ours and the paper's disagree:\n\n" + "\n".join(off) + "\n" if off else ""),
-        ("Rows whose seeds disagree with each other (the worst more than twice the best):\n\n"
-         + "\n".join(unstable) + "\n" if unstable else ""),
+        ("Rows with failed runs (THE FAILED-RUN RULE; left out of the row's mean, interval, bar and Fig. 10):\n\n"
+         + "\n".join(failed) + "\n" if failed else ""),
         "Where the paper contradicts itself, and the reading taken:\n\n"
         + "\n".join(f"- {c}" for c in comparison.CONTRADICTIONS) + "\n",
         "### Figs. 10-12: rejection, multiply-adds per recognition and variables stored\n", _md(cr.costs_table(outcomes)),
@@ -232,6 +246,7 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
     made["fig9"] = comparison_report.bar_chart(outcomes, figs / "fig9_comparison.png")
     made["ablation_waterfall"] = ablation_report.waterfall(outcomes, figs / "ablation_waterfall.png")
     ablation_report.write_tables(outcomes, out)
+    tables.write_exports(outcomes, out)
     own_references.write(outcomes, out)
 
     failed = [o for o in outcomes if o.record is None]
@@ -243,6 +258,7 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         f"# lenet-repro report (`{prof_name}` profile)\n",
         "Generated by `lenet report` from the run records under `runs/` (results.csv has one row per run). "
         "Do not edit by hand: re-run the report.\n",
+        verdicts.rule_paragraph() + "\n",
         "## Table 1. The textbook LeNet vs the book\n",
         "The book's numbers are the distribution over its own builds of identical code (distinct printed "
         "lines). Ours: mean +- sd over seeds. Verdict: is our mean inside the book's range?\n",
@@ -250,9 +266,10 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "Every textbook run:\n", _md(tables.table_textbook_detail(outcomes)),
         fig("textbook_curves", "Our textbook runs per epoch beside the book's per-epoch curves"),
         "## Table 2. The faithful LeNet-5 vs the paper\n",
-        "Test error on the 10,000 MNIST test digits with a Clopper-Pearson 95 % interval; verdict: does the "
-        "interval meet the paper's figure +- its quoted 0.1 % uncertainty (Fig. 9)? The pooled row sums the "
-        "misses over seeds.\n",
+        "Test error on the 10,000 MNIST test digits: each seed with its Clopper-Pearson 95 % interval, the row "
+        "(mean over its good seeds) with THE ROW UNCERTAINTY (seeds + shared test digits); every verdict by THE "
+        "VERDICT RULE against the paper's number with its own standard error (see *How to read the verdicts* "
+        "above). CSV and LaTeX: `tables/table2.csv`, `tables/table2.tex`.\n",
         _md(tables.table_faithful(outcomes)),
         "Effective SDLM learning rates eta / (mu + h_kk) in the first pass:\n", _md(_rate_spread(outcomes)),
         fig("learning_curves", "Training and test error vs pass (cf. the paper's Fig. 5)"),
@@ -290,8 +307,11 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "## Figures\n", fig("rbf_bitmaps", "The RBF output prototypes (cf. Fig. 3)"),
         fig("activations", "Textbook LeNet activations for a sweater and a coat (the book's exercise)"),
         "## Failed runs\n",
-        ("".join(f"- `{o.item.key}`: {o.error} (re-run the report to retry)\n" for o in failed) if failed
-         else "None.\n"),
+        "Runs that crashed (no record) and runs that failed to train by THE FAILED-RUN RULE (reports/verdicts/"
+        "failures.py), in every group; a failed run is never part of its row's mean, interval or bar.\n",
+        ("".join(f"- `{o.item.key}`: crashed: {o.error} (re-run the report to retry)\n" for o in failed) if failed
+         else "No run crashed.\n"),
+        _failed_by_rule(outcomes),
         "## Provenance\n", _provenance(outcomes, started, prof_name, device),
     ]
     path = out / "REPORT.md"

@@ -14,7 +14,10 @@ A configuration is CONSISTENT WITH THE PAPER when all of these hold for every on
 
 Among the consistent configurations the lowest held-out error (mean over seeds) wins. If none is
 consistent, the report says so, shows the closest (most criteria met, then lowest held-out error) and
-keeps the configuration with the lowest held-out error.
+keeps the configuration with the lowest held-out error. Added with issue 17, after these runs: a
+configuration with a failed seed (THE FAILED-RUN RULE, reports/verdicts/) is neither chosen nor the
+closest (it changed neither), and the report says by how much the closest one misses each criterion it
+misses (`shortfall`), so that a reader sees how fragile "none is consistent" is.
 
 Every threshold is a constant below; `verdict` applies them to one run record and `choose` to a table.
 """
@@ -73,11 +76,30 @@ def verdict(record: dict) -> Verdict:
     return Verdict(lo, hi, spread, limit, running, checks)
 
 
+def shortfall(v: Verdict) -> dict[str, str]:
+    """criterion -> how far one run misses it (relative to the band it had to reach), for its failed checks."""
+    out = {}
+    if v.checks.get("rates low end") is False:
+        lo, hi = RATE_LOW_BAND
+        out["rates low end"] = f"{v.rate_min:.2g} ({'below' if v.rate_min < lo else 'above'} {lo:.2g} .. {hi:.2g})"
+    if v.checks.get("rates high end") is False:
+        lo, hi = RATE_HIGH_BAND
+        out["rates high end"] = f"{v.rate_max:.2g} ({'below' if v.rate_max < lo else 'above'} {lo:.2g} .. {hi:.2g})"
+    if v.checks.get("error stable") is False:
+        out["error stable"] = (f"passes 10-20 spread {v.stable_spread:.3g} points against a limit of "
+                               f"{v.stable_limit:.3g} ({100 * (v.stable_spread / v.stable_limit - 1):.0f} % over)")
+    if v.checks.get("training error") is False:
+        lo, hi = RUNNING_TRAIN_BAND
+        out["training error"] = f"{v.running_train:.3g} % (outside {lo:g} .. {hi:g} %)"
+    return out
+
+
 def choose(rows: list[dict]) -> tuple[dict | None, str]:
     """`rows`: one per configuration with keys id, consistent (all seeds), met (fewest over seeds),
     heldout (mean %). Returns (the chosen row, a one-line statement of how it was chosen)."""
     if not rows:
         return None, "no configuration of the readings has run yet"
+    rows = [r for r in rows if not r.get("failed")] or rows  # a configuration with a failed seed is out
     consistent = [r for r in rows if r["consistent"]]
     if consistent:
         best = min(consistent, key=lambda r: r["heldout"])

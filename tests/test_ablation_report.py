@@ -13,11 +13,10 @@ import pytest
 from scipy import stats as sps
 
 from lenet_repro import records
-from lenet_repro.cli_util import EXIT_ERROR
 from lenet_repro.errors import ConfigError
 from reports import ablation_report as ar
 from reports import ablations, own_references
-from reports.check import check
+from reports.check import EXIT_BAD_INPUT, check
 from reports.check import main as check_main
 from reports.plan import RunItem, experiments
 from reports.runner import Outcome, resolved_config
@@ -64,10 +63,13 @@ def test_paired_statistics_equal_a_naive_computation():
     only_ref = sum(len(set(ref[s]["test_misses_idx"]) - set(row[s]["test_misses_idx"])) for s in range(5))
     only_row = sum(len(set(row[s]["test_misses_idx"]) - set(ref[s]["test_misses_idx"])) for s in range(5))
     assert (p.only_ref, p.only_this) == (only_ref, only_row)
-    # exact two-sided binomial test on the pooled discordant digits
+    # THE CHANGE RULE's p: the paired t test over the five seeds (t = mean / (sd / sqrt 5) on 4 df)
+    t = mean / (sd / math.sqrt(5))
+    assert math.isclose(p.p, 2 * sps.t.sf(abs(t), 4), rel_tol=1e-9)
+    # the descriptive McNemar column: exact two-sided binomial test on the pooled discordant digits
     k, m = min(only_ref, only_row), only_ref + only_row
     naive = min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2 ** m)
-    assert math.isclose(p.p, naive, rel_tol=1e-9)
+    assert math.isclose(p.mcnemar_p, naive, rel_tol=1e-9)
     # seeds that only one side has are left out; none in common -> None
     assert ar.paired({9: row[0]}, ref) is None
 
@@ -101,8 +103,15 @@ def test_the_gap_is_decomposed_into_the_changes_that_make_it():
             assert p.diff == pytest.approx(k / 100)
     assert cs["dense-c3"].average == pytest.approx(0.0)
     text = ar.gap_paragraph(outs)
-    assert "squashing function" in text and "67 % of the gap" in text  # 1.20 of 1.80
-    assert "+0.00 points (0 % of it) are interaction" in text  # additive by construction
+    assert "squashing function (1.7159 tanh(2a/3) -> logistic sigmoid) +1.20 points, 67 %" in text  # 1.20 of 1.80
+    assert "depends on the order" in text
+    assert "+0.00 points are interaction" in text  # additive by construction
+    # each ladder's shares sum to its own gap on its own seeds
+    for group in ("ladder", "ladder-back"):
+        ls = ar.ladder_sum(outs, group)
+        assert sum(ls.steps.values()) == pytest.approx(ls.gap) and sum(ls.share(k) for k in ls.steps) == pytest.approx(100)
+    t = ar.contributions_table(outs)
+    assert t.iloc[-1]["forward share"] == "100 % of +1.80" and t.iloc[-1]["backward share"] == "100 % of +1.80"
     # the ladder's steps carry the effects, the Holm-adjusted p of the big ones is small
     fwd = {s.row.change: s for s in ar.group_stats(outs, "ladder") if s.row.change}
     assert fwd["sigmoid"].vs_prev.diff == pytest.approx(1.2) and fwd["sigmoid"].holm_p_prev < 1e-6
@@ -115,7 +124,7 @@ def test_the_questions_get_a_verdict_from_both_ends():
     v = dict(zip(q["question"], q["verdict"]))
     assert v["sigmoid vs scaled tanh"] == "1.7159 tanh(2a/3) is better at both ends"
     assert v["plain average pooling vs trainable subsampling"] == "plain average pooling is better at both ends"
-    assert v["full C3 vs the sparse Table I"] == "no difference we can detect at either end"
+    assert v["full C3 vs the sparse Table I"] == "not resolved at either end with these seeds"
     assert len(q) == 5 and "C5" in q["question"].iloc[-1]
 
 
@@ -162,9 +171,9 @@ def test_lenet_check_against_our_own_row(tmp_path, capsys):
     worse = _record("ladder/00-faithful", 0, list(range(130)))
     v = check(inside, "ours:ladder/00-faithful", path)
     assert v.verdict == "consistent" and "sd over 10 seeds" in str(v)
-    assert check(worse, "ours:ladder/00-faithful", path).verdict == "worse"
+    assert check(worse, "ours:ladder/00-faithful", path).verdict == "higher"
     assert_consistent(inside, "ours:ladder/00-faithful", references=path)
-    with pytest.raises(AssertionError, match="worse"):
+    with pytest.raises(AssertionError, match="higher"):
         assert_consistent(worse, "ours:ladder/00-faithful", references=path)
     # the CLI, with a result.json on disk
     f = tmp_path / "result.json"
@@ -188,8 +197,8 @@ def test_an_unknown_or_mismatched_own_reference_is_one_line(tmp_path, capsys):
     f = tmp_path / "result.json"
     f.write_text(json.dumps(rec))
     for args in (["--reference", "ours:ladder/00-faithful"], ["--reference", "ours:nope"]):
-        assert check_main([str(f), *args, "--references", str(path)]) == EXIT_ERROR
+        assert check_main([str(f), *args, "--references", str(path)]) == EXIT_BAD_INPUT
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("lenet check: error: ")
-    assert check_main([str(f), "--reference", "ours:x", "--references", str(tmp_path / "none.csv")]) == EXIT_ERROR
+    assert check_main([str(f), "--reference", "ours:x", "--references", str(tmp_path / "none.csv")]) == EXIT_BAD_INPUT
     assert "no table of our own references" in capsys.readouterr().err

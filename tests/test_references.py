@@ -55,11 +55,3 @@ def test_each_recipe_is_compared_with_its_headline_number():
     assert references.headline_reference("exercise-relu") is None
 
 
-def test_verdict_uses_our_interval_except_against_a_spread():
-    paper = references.get_reference("paper-lenet5")  # 0.95 +- 0.1 %
-    assert paper.verdict(0.7, (0.6, 0.9)) == "consistent"  # the interval reaches into 0.85..1.05
-    assert paper.verdict(0.7) == "better"
-    assert paper.verdict(1.2, (1.06, 1.3)) == "worse"
-    spread = references.get_reference("d2l-classic-test-acc")  # 0.700..0.836 over the builds
-    assert spread.verdict(0.85, (0.80, 0.86)) == "better"  # higher accuracy; the interval is not used
-    assert spread.verdict(0.69) == "worse" and spread.verdict(0.75) == "consistent"
