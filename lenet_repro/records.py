@@ -154,7 +154,10 @@ def read_record(path: str | os.PathLike) -> dict:
             path = path / RESULT_NAME
         if not path.exists():
             raise RecordError(f"{path}: no such run record; pass a result.json written by `lenet train`")
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise RecordError(f"{path}: not a text file (it is not UTF-8); "
+                          "pass a result.json written by `lenet train`") from None
     except OSError as e:  # a folder named result.json, no permission, an I/O error
         raise path_error(path, e, writing=False, cls=RecordError,
                          fix="pass a readable result.json written by `lenet train`") from None

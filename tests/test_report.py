@@ -23,7 +23,9 @@ def test_profiles_and_seeds():
     assert {it.overrides.get("passes", 20) for it in full if it.experiment.group in ablations.GROUPS} == {10, 20}
     readings = [it for it in full if it.experiment.group == "readings"]
     assert len({it.experiment.id for it in readings}) == 24 and all(it.holdout == 10_000 for it in readings)
-    assert {len(v) for k, v in seeds.items() if k.startswith("readings/")} == {2}
+    assert {len(v) for k, v in seeds.items() if k.startswith(("readings/", "j-sweep/"))} == {3}  # >= 3 to select
+    grid = {len(v) for k, v in seeds.items() if k.startswith("comparison-holdout/mlp-300/")}
+    assert grid == {PROFILES["full"].grid_seeds} == {2}
     smoke = build_plan("smoke")
     assert all(it.train_subset == 500 for it in smoke if it.experiment.group != "fig6")
     assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "distortion-sweep", "fig6",
@@ -150,7 +152,7 @@ def test_a_crashed_run_is_retried_then_reported(tmp_path, monkeypatch, capsys):
     assert report_main(["--profile", "smoke", "--only", "textbook/djl", "--out", str(out2), "--retries", "1"]) == 1
     failures = json.loads((out2 / "failures.json").read_text())
     assert failures and failures[0]["run"] == "textbook/djl/s0" and "always broken" in failures[0]["error"]
-    assert "textbook/djl/s0`: RuntimeError: always broken" in (out2 / "REPORT.md").read_text()
+    assert "`textbook/djl/s0`: crashed: RuntimeError: always broken" in (out2 / "REPORT.md").read_text()
 
 
 def test_cache_key_ignores_distortion_settings_only_when_there_are_no_distortions():
