@@ -7,8 +7,11 @@ Ablation values (the "modern" direction) are listed beside each default.
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 from dataclasses import asdict, dataclass, fields, replace
+from functools import lru_cache
 
 from lenet_repro.errors import ConfigError
 
@@ -23,6 +26,25 @@ DISTORTION_SETTINGS = ("distortion_copies", "translate_px", "scale_range", "sque
 ADDED_OPTIONS = {"f6_units": 84, "rbf_codes": "ours", "rbf_min_distance": 12, "rbf_code_seed": 0,
                  "subsampling_start": "drawn", "subsampling_curvature": "squares", "hkk_every": 1,
                  "pattern_order": "random"}
+
+# The values each string option takes (LeNet5Config.validated refuses any other; `lenet train
+# lenet5-1998 --help` lists them).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "activation": ("scaled_tanh", "sigmoid", "relu"),
+    "subsampling": ("sum", "average", "avgpool", "maxpool"),
+    "c3_table": ("paper", "dense"),
+    "output": ("rbf", "linear"),
+    "rbf_codes": ("ours", "public", "random", "place"),
+    "loss": ("map", "mle", "cross_entropy", "lush-edist"),
+    "init": ("lecun", "lecun-sqrt", "lush", "xavier", "d2l"),
+    "bias_init": ("lecun", "zero"),
+    "subsampling_start": ("drawn", "lush"),
+    "subsampling_curvature": ("squares", "square-of-sum"),
+    "input_scaling": ("paper", "unit", "lush"),
+    "optimizer": ("sdlm", "sgd", "minibatch-sgd"),
+    "hkk_sampling": ("random", "consecutive"),
+    "pattern_order": ("random", "file", "reshuffled"),
+}
 
 
 @dataclass(frozen=True)
@@ -166,23 +188,7 @@ class LeNet5Config:
                 raise ConfigError(f"{flag(f.name)} must be a finite number (or unset), got {v!r}")
             if t == "str" and not isinstance(v, str):
                 raise ConfigError(f"{flag(f.name)} must be a string, got {v!r}")
-        choices = {
-            "activation": ("scaled_tanh", "sigmoid", "relu"),
-            "subsampling": ("sum", "average", "avgpool", "maxpool"),
-            "c3_table": ("paper", "dense"),
-            "output": ("rbf", "linear"),
-            "rbf_codes": ("ours", "public", "random", "place"),
-            "loss": ("map", "mle", "cross_entropy", "lush-edist"),
-            "init": ("lecun", "lecun-sqrt", "lush", "xavier", "d2l"),
-            "bias_init": ("lecun", "zero"),
-            "subsampling_start": ("drawn", "lush"),
-            "subsampling_curvature": ("squares", "square-of-sum"),
-            "input_scaling": ("paper", "unit", "lush"),
-            "optimizer": ("sdlm", "sgd", "minibatch-sgd"),
-            "hkk_sampling": ("random", "consecutive"),
-            "pattern_order": ("random", "file", "reshuffled"),
-        }
-        for key, allowed in choices.items():
+        for key, allowed in CHOICES.items():
             if getattr(self, key) not in allowed:
                 raise ConfigError(f"{key}={getattr(self, key)!r} is not one of {', '.join(allowed)}")
         if (self.output == "linear") != (self.loss == "cross_entropy"):
@@ -231,3 +237,38 @@ class LeNet5Config:
 
 
 FAITHFUL = LeNet5Config()
+
+
+@lru_cache(maxsize=1)
+def field_notes() -> dict[str, str]:
+    """The reason written beside each field of LeNet5Config in this file, as one line per field: its
+    trailing comment with the comment lines aligned under it, then any block comment above it inside its
+    section (the one before the four distortion ranges applies to all four). Read from this file's
+    source, so that the comments stay the one statement of the reasons (`lenet train lenet5-1998
+    --help` shows them). {} when the source is not available."""
+    try:
+        lines = inspect.getsource(LeNet5Config).splitlines()
+    except (OSError, TypeError):
+        return {}
+    field_re = re.compile(r"^    (\w+): [^#]*?=[^#]*?(?:#\s?(.*))?$")
+    names = {f.name for f in fields(LeNet5Config)}
+    notes, block, current = {}, [], None
+    for line in lines:
+        m = field_re.match(line)
+        if m and m.group(1) in names:
+            current = m.group(1)
+            notes[current] = [(m.group(2) or "").strip()] + ([" ".join(block)] if block else [])
+            continue
+        c = re.match(r"^    #(\s*)(.*)$", line)
+        if c is None:
+            current = None if line.strip() else current
+            continue
+        text = c.group(2).strip()
+        if text.startswith("----"):  # a section header ends the block comment
+            block, current = [], None
+        elif current is not None and len(c.group(1)) > 1:  # aligned under the field's comment: its continuation
+            notes[current][0] += " " + text
+        else:  # a block comment (one space after #): it applies to the fields below it
+            block = block + [text] if current is None else [text]
+            current = None
+    return {k: ". ".join(" ".join(p.split()) for p in v if p) for k, v in notes.items()}

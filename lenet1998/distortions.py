@@ -22,10 +22,9 @@ import torch
 
 from .config import LeNet5Config
 from .seeds import generator
+from .warp_numerics import WARP_NUMERICS  # noqa: F401  (the warp's arithmetic version: bump it there)
 
 N_TRAIN = 60_000
-# The version of the warp's arithmetic (bump it when a change alters any bit; see lenet1998/fast/build.py)
-WARP_NUMERICS = 1
 
 
 def distortion_parameters(cfg: LeNet5Config, seed: int, n: int = N_TRAIN) -> torch.Tensor:

@@ -21,9 +21,19 @@ LUSH_DEMO = FAITHFUL.replace(
     hkk_patterns=1000, hkk_sampling="consecutive", hkk_every=10, pattern_order="file")
 
 LENET1998_RECIPES: dict[str, LeNet5Config] = {
-    "lenet5-1998": FAITHFUL,  # Sec. II-B + App. A/C: 0.95 % in the paper
-    "lenet5-1998-distortions": FAITHFUL.replace(distortions=True),  # Sec. III-C: 0.8 %
-    "lenet5-lush-demo": LUSH_DEMO,  # LeCun's Lush demo as QMNIST re-ran it: 0.82 % +- 0.2
+    "lenet5-1998": FAITHFUL,
+    "lenet5-1998-distortions": FAITHFUL.replace(distortions=True),
+    "lenet5-lush-demo": LUSH_DEMO,
+}
+
+# one line each, for `lenet train --help` and `lenet train lenet5-1998 --help`
+RECIPE_DESCRIPTIONS: dict[str, str] = {
+    "lenet5-1998": "LeNet-5 as the paper trains it (Sec. II-B, App. A and C: lenet1998/config.py's defaults); "
+                   "the paper: 0.95 %",
+    "lenet5-1998-distortions": "the same on the training digits + 540,000 distorted copies (Sec. III-C); "
+                               "the paper: 0.8 %",
+    "lenet5-lush-demo": "LeCun's Lush demo (gblearn2/demos/lenet5.lsh) as QMNIST re-ran it on all of MNIST: "
+                        "0.82 % +- 0.2",
 }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from lenet_repro import datasets, provenance, records
-from lenet_repro.cli_util import run_cli
+from lenet_repro.cli_util import HelpFormatter, int_range, run_cli, summary
 from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, check_seed, resolve_device
 from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.lock import dir_locks
@@ -34,7 +34,7 @@ from .evaluate import EvalResult, evaluate_params
 from .fast.build import build_info as kernel_build_info
 from .model import LeNet5
 from .preprocessing import to_input
-from .recipes import LENET1998_RECIPES
+from .recipes import LENET1998_RECIPES, RECIPE_DESCRIPTIONS
 from .sdlm import effective_rates
 from .seeds import generator
 
@@ -363,11 +363,53 @@ def parse_rates(text: str) -> tuple[float, ...]:
                                          f"0.0005,0.0002,0.0001") from None
 
 
+# Upper bounds of the integer paper options on the command line, which LeNet5Config leaves open (it
+# checks the lower ones, in its own one-line messages): beyond them a run only exhausts memory or time
+# (a pool of 10^9 distorted copies) or overflows a generator's seed.
+CLI_BOUNDS = {"passes": (1, 1000), "hkk_patterns": (1, 60_000), "hkk_every": (1, 1000), "distortion_copies": (0, 99),
+              "minibatch_size": (1, 60_000), "rbf_code_seed": (0, 2**63 - 1)}
+
+
+def _shown(value) -> str:
+    """A default as the command line writes it: true/false, a rate schedule run-length encoded."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        runs = []
+        for v in value:
+            if runs and runs[-1][0] == v:
+                runs[-1][1] += 1
+            else:
+                runs.append([v, 1])
+        return ",".join(f"{v:g}" + (f" x{n}" if n > 1 else "") for v, n in runs)
+    return "unset" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+
+
+def paper_option_help(name: str) -> str:
+    """--help of one paper option, from lenet1998/config.py: its choices (CHOICES) or range, its default
+    in each 1998 recipe, and the reason written beside the field (config.field_notes)."""
+    from .config import CHOICES, field_notes
+
+    defaults = {r: getattr(cfg, name) for r, cfg in LENET1998_RECIPES.items()}
+    first = next(iter(defaults.values()))
+    others = [f"{r}: {_shown(v)}" for r, v in defaults.items() if v != first]
+    parts = []
+    if name in CHOICES:
+        parts.append("one of " + ", ".join(CHOICES[name]))
+    elif name in CLI_BOUNDS:
+        parts.append(f"{CLI_BOUNDS[name][0]:,} .. {CLI_BOUNDS[name][1]:,}")
+    parts.append(f"default {_shown(first)}" + (f" ({'; '.join(others)})" if others else ""))
+    note = field_notes().get(name)
+    text = "; ".join(parts) + (f". {note}" if note else "")
+    return text.replace("%", "%%")  # argparse formats help strings with %
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lenet train lenet5-1998", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("recipe", choices=list(LENET1998_RECIPES))
-    p.add_argument("--seed", type=int, default=0)
+    recipes = "\n".join(f"  {n:<24} {d}" for n, d in RECIPE_DESCRIPTIONS.items())
+    p = argparse.ArgumentParser(prog="lenet train lenet5-1998", description=summary(__doc__),
+                                formatter_class=HelpFormatter, epilog=f"the 1998 recipes:\n{recipes}")
+    p.add_argument("recipe", choices=list(LENET1998_RECIPES), help="a 1998 recipe (listed below)")
+    p.add_argument("--seed", type=int, default=0, help="0 .. 2**63 - 1")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                    help=AUTO_HELP + " (batch-1 online training is latency-bound: the C kernel beats a GPU); "
                         "with --backend reference, auto is the GPU if present")
@@ -378,27 +420,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out-dir")
     p.add_argument("--overwrite", action="store_true",
                    help="start over even if --out-dir holds a run (deletes its checkpoint and result.json)")
-    p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--train-subset", type=int, default=None, help="use only the first N training images (1..60000)")
+    p.add_argument("--test-subset", type=int, default=None, help="use only the first N test images (1..10000)")
     p.add_argument("--holdout", type=int, default=None,
                    help="evaluate on the last N training patterns instead of the test set (train on the rest)")
     p.add_argument("--dry-run", action="store_true", help="1 pass on 1,000 patterns: checks the wiring")
-    g = p.add_argument_group("paper options (defaults = the faithful recipe; see lenet1998/config.py)")
-    g.add_argument("--distortions", action="store_true", default=None, help="train on the distorted pool")
-    g.add_argument("--passes", type=int, default=None)
+    g = p.add_argument_group("paper options (unset: the recipe's value; each option's field in lenet1998/config.py)")
+    g.add_argument("--distortions", action="store_true", default=None, help=paper_option_help("distortions"))
+    from .config import CHOICES
+
     for f in fields(LeNet5Config):
-        if f.name in ("distortions", "passes", "schedule"):
+        if f.name in ("distortions", "schedule"):
             continue
-        flag = "--" + f.name.replace("_", "-")
+        flag, t = "--" + f.name.replace("_", "-"), str(f.type)
+        help_ = paper_option_help(f.name)
         if f.name == "subsampling_coef_init":
-            g.add_argument(flag, type=float, default=None, metavar="FLOAT")
-        elif f.type in ("bool", bool):
-            g.add_argument(flag, type=parse_bool, default=None, metavar="BOOL", help="true/false, 1/0 or yes/no")
+            g.add_argument(flag, type=float, default=None, metavar="FLOAT", help=help_)
+        elif t == "bool":
+            g.add_argument(flag, type=parse_bool, default=None, metavar="BOOL",
+                           help="true/false, 1/0 or yes/no; " + help_)
+        elif f.name in CHOICES:  # the value is checked by LeNet5Config (one line naming the choices)
+            g.add_argument(flag, type=str, default=None, metavar="{" + ",".join(CHOICES[f.name]) + "}", help=help_)
+        elif f.name in CLI_BOUNDS:
+            lo, hi = CLI_BOUNDS[f.name]
+            g.add_argument(flag, type=int_range(lo, hi, low_checked_later=True), default=None, metavar="INT",
+                           help=help_)
         else:
-            typ = {"int": int, "float": float}.get(str(f.type), str)
-            g.add_argument(flag, type=typ, default=None, metavar=str(f.type).upper())
-    g.add_argument("--schedule", type=parse_rates, default=None,
-                   metavar="R1,R2,...", help="global rate per pass (the last one repeats)")
+            g.add_argument(flag, type={"int": int, "float": float}.get(t, str), default=None, metavar=t.upper(),
+                           help=help_)
+    g.add_argument("--schedule", type=parse_rates, default=None, metavar="R1,R2,...",
+                   help="global rate per pass (the last one repeats); " + paper_option_help("schedule"))
     return p
 
 

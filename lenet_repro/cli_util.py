@@ -76,6 +76,27 @@ def int_range(low: int, high: int, *, low_checked_later: bool = False) -> Callab
     return parse
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help of every `lenet` parser: each flag's default shown where it has one (not for an unset
+    flag, a switch or an empty list); the description and epilog wrapped paragraph by paragraph, with
+    lines indented by two spaces (the lists of recipes, rows and options) kept as written, one a line."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, []) or action.help is None:
+            return action.help
+        return super()._get_help_string(action)
+
+    def _fill_text(self, text, width, indent):
+        out = []
+        for para in text.split("\n\n"):
+            lines = para.splitlines()
+            if any(ln.startswith("  ") for ln in lines):
+                out.append("\n".join(indent + ln for ln in lines))
+            else:
+                out.append(super()._fill_text(para, width, indent))
+        return "\n\n".join(out)
+
+
 def summary(doc: str | None) -> str:
     """A module docstring's first paragraph on one line: the `description` of its --help. (Its first
     line alone is cut mid-sentence wherever the paragraph wraps.)"""

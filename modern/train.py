@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from lenet_repro import datasets, provenance, records
-from lenet_repro.cli_util import run_cli
+from lenet_repro.cli_util import HelpFormatter, run_cli, summary
 from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, check_seed, resolve_device, seed_everything
 from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.lock import dir_lock
@@ -54,6 +54,8 @@ def evaluate_accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_si
 
 
 CHECKPOINT = "checkpoint.pt"
+MAX_EPOCHS = 1000  # the book trains 10; beyond this a run is a mistake, not an experiment
+MAX_BATCH = 60_000  # the largest training split: a larger batch is the same one batch
 SPLIT_KEYS = ("train_subset", "test_subset", "dry_run")  # config entries that choose the data, not the model
 
 
@@ -63,10 +65,11 @@ def _plain(obj):
 
 
 def _validate(recipe: Recipe, seed: int, train_subset, test_subset, resume: bool, overwrite: bool) -> None:
-    if isinstance(recipe.epochs, bool) or not isinstance(recipe.epochs, int) or recipe.epochs < 1:
-        raise ConfigError(f"--epochs must be a positive integer, got {recipe.epochs}")
-    if isinstance(recipe.batch_size, bool) or not isinstance(recipe.batch_size, int) or recipe.batch_size < 1:
-        raise ConfigError(f"--batch-size must be a positive integer, got {recipe.batch_size}")
+    if isinstance(recipe.epochs, bool) or not isinstance(recipe.epochs, int) or not 1 <= recipe.epochs <= MAX_EPOCHS:
+        raise ConfigError(f"--epochs must be a positive integer (at most {MAX_EPOCHS:,}), got {recipe.epochs}")
+    if (isinstance(recipe.batch_size, bool) or not isinstance(recipe.batch_size, int)
+            or not 1 <= recipe.batch_size <= MAX_BATCH):
+        raise ConfigError(f"--batch-size must be a positive integer (at most {MAX_BATCH:,}), got {recipe.batch_size}")
     if not (isinstance(recipe.lr, (int, float)) and math.isfinite(recipe.lr) and recipe.lr > 0):
         raise ConfigError(f"--lr must be positive and finite, got {recipe.lr}")
     check_seed(seed)
@@ -249,12 +252,15 @@ def _train(recipe: Recipe, seed: int, dev: torch.device, data_root, out_dir: Pat
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lenet train", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("recipe", help=f"one of: {', '.join(RECIPES)} (or lenet5-1998)")
-    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
-    p.add_argument("--lr", type=float, default=None, help="default: the recipe's")
-    p.add_argument("--batch-size", type=int, default=None, help="default: the recipe's")
+    width = max(map(len, RECIPES))
+    listing = "\n".join(f"  {n:<{width}}  {r.title}" for n, r in RECIPES.items())
+    p = argparse.ArgumentParser(prog="lenet train", description=summary(__doc__), formatter_class=HelpFormatter,
+                                epilog=f"the textbook recipes:\n{listing}\n\n`lenet train --help` lists every "
+                                       f"recipe (the 1998 ones and the Fig. 9 rows too)")
+    p.add_argument("recipe", help="a textbook recipe (listed below)")
+    p.add_argument("--epochs", type=int, default=None, help=f"1 .. {MAX_EPOCHS:,}; default: the recipe's")
+    p.add_argument("--lr", type=float, default=None, help="a finite number > 0; default: the recipe's")
+    p.add_argument("--batch-size", type=int, default=None, help=f"1 .. {MAX_BATCH:,}; default: the recipe's")
     p.add_argument("--seed", type=int, default=0, help="0 .. 2**63 - 1")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help=AUTO_HELP)
     p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")

@@ -2,26 +2,72 @@
 
     lenet data fetch {mnist,fashion-mnist,all} [--data-root DIR]     (python -m lenet_repro.fetch)
     lenet train <recipe> [...]     textbook recipes (python -m modern.train),
-                                   lenet5-1998 (python -m lenet1998.train)
-                                   and the Fig. 9 rows (python -m lenet1998.comparison.train)
+                                   the 1998 recipes (python -m lenet1998.train)
+                                   and the Fig. 9 rows (python -m lenet1998.comparison.train);
+                                   `lenet train --help` lists them all, `lenet train <recipe> --help`
+                                   gives one recipe's options
     lenet evaluate <checkpoint|name>                                  (python -m lenet1998.evaluate)
     lenet report [--profile smoke|quick|full] [...]                   (python -m reports.report)
     lenet check <result.json> [--reference ID]                        (python -m reports.check)
 
-It sits in the top layer because it imports every package; `python -m reports` runs it too.
+It sits in the top layer because it imports every package; `python -m reports` runs it too. It owns
+the one list of everything `lenet train` takes (`train_listing`), and a reader of its output that
+goes away (`lenet report --dry-run | head`) ends every command quietly (lenet_repro/cli_util.py).
 """
 
 from __future__ import annotations
 
 import sys
 
+from lenet_repro.cli_util import EXIT_ERROR, broken_pipe
+
 USAGE = __doc__.split("\n\n")[1]  # the command list
+TRAIN_USAGE = "usage: lenet train <recipe> [options]     (`lenet train <recipe> --help`: its options)"
+
+
+def train_names() -> dict[str, list[str]]:
+    """Every name `lenet train` takes, by trainer: the textbook recipes (modern/recipes.py), the 1998
+    recipes (lenet1998/recipes.py), the Fig. 9 rows (lenet1998/comparison/rows.py)."""
+    from lenet1998.comparison.rows import ROWS
+    from lenet1998.recipes import LENET1998_RECIPES
+    from modern.recipes import RECIPES
+
+    return {"textbook": list(RECIPES), "1998": list(LENET1998_RECIPES), "fig9": list(ROWS)}
+
+
+def train_listing() -> str:
+    """`lenet train --help`: every recipe and Fig. 9 row with one line each."""
+    from lenet1998.comparison.rows import ROWS
+    from lenet1998.comparison.rows import summary as row_summary
+    from lenet1998.recipes import RECIPE_DESCRIPTIONS
+    from modern.recipes import RECIPES
+
+    sections = [
+        ("textbook recipes (Dive into Deep Learning's LeNet; python -m modern.train)",
+         {n: r.title for n, r in RECIPES.items()}),
+        ("1998 recipes (LeCun et al. 1998, LeNet-5; python -m lenet1998.train)", RECIPE_DESCRIPTIONS),
+        ("Fig. 9 comparison rows (python -m lenet1998.comparison.train; options: --option KEY=VALUE)",
+         {n: row_summary(r) for n, r in ROWS.items()}),
+    ]
+    width = max(len(n) for _, items in sections for n in items)
+    out = [TRAIN_USAGE]
+    for title, items in sections:
+        out += ["", title + ":"] + [f"  {n:<{width}}  {d}" for n, d in items.items()]
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _main(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # a reader that went away shows up here
+        return code
+    except BrokenPipeError:  # also from argparse's --help, which prints outside run_cli
+        return broken_pipe()
+
+
+def _main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: lenet <command> [...]\n\n" + USAGE)
+        print("usage: lenet <command> [...]\n\n" + USAGE, file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     if argv[0] in ("-V", "--version"):
         from lenet_repro import __version__
@@ -32,15 +78,21 @@ def main(argv: list[str] | None = None) -> int:
     if cmd == "data":
         from lenet_repro.fetch import main as sub
     elif cmd == "train":
-        from lenet1998.comparison.rows import ROWS
-        from lenet1998.recipes import is_lenet1998_recipe
-
-        if rest and is_lenet1998_recipe(rest[0]):
+        if not rest or rest[0] in ("-h", "--help"):
+            print(train_listing(), file=sys.stdout if rest else sys.stderr)
+            return 0 if rest else 2
+        names = train_names()
+        if rest[0] in names["1998"]:
             from lenet1998.train import main as sub
-        elif rest and rest[0] in ROWS:
+        elif rest[0] in names["fig9"]:
             from lenet1998.comparison.train import main as sub
+        elif rest[0] in names["textbook"] or rest[0].startswith("-"):
+            from modern.train import main as sub  # (a flag first: its parser says what is missing)
         else:
-            from modern.train import main as sub
+            print(f"lenet train: error: unknown recipe {rest[0]!r}; choose one of: "
+                  f"{', '.join(n for group in names.values() for n in group)} (`lenet train --help` describes each)",
+                  file=sys.stderr)
+            return EXIT_ERROR
     elif cmd == "evaluate":
         from lenet1998.evaluate import main as sub
     elif cmd == "report":

@@ -321,17 +321,25 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
 
 
 def main(argv: list[str] | None = None) -> int:
+    from lenet_repro.cli_util import int_range
+
+    # sane upper bounds of the numeric flags (beyond them a value is a typo: --estimate --workers 10**15 ran
+    # out of memory); the lower ones of --seeds, --jobs and --retries are checked, in one line, further down
+    MAX_SEEDS, MAX_JOBS, MAX_RETRIES, MAX_WORKERS = 100, 256, 100, 10_000
     p = argparse.ArgumentParser(prog="lenet report", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--profile", default="quick", choices=list(PROFILES))
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                    help=AUTO_HELP + "; textbook runs use it, faithful runs use the CPU fast path unless cuda is named")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per experiment (default: the profile's)")
+    p.add_argument("--seeds", type=int_range(1, MAX_SEEDS, low_checked_later=True), default=None,
+                   help=f"seeds per experiment, 1 .. {MAX_SEEDS} (default: the profile's)")
     p.add_argument("--only", default=None, help="comma-separated globs on experiment ids, e.g. 'textbook/*'")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes for independent textbook runs")
+    p.add_argument("--jobs", type=int_range(1, MAX_JOBS, low_checked_later=True), default=1,
+                   help=f"worker processes for independent textbook runs, 1 .. {MAX_JOBS}")
     p.add_argument("--out", default=None, help="default: reports/<profile>; locked while the report runs")
     p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
-    p.add_argument("--retries", type=int, default=1, help="retries of a crashed run before it is reported failed")
+    p.add_argument("--retries", type=int_range(0, MAX_RETRIES, low_checked_later=True), default=1,
+                   help=f"retries of a crashed run before it is reported failed, 0 .. {MAX_RETRIES}")
     p.add_argument("--dry-run", action="store_true", help="print the plan and exit")
     p.add_argument("--engine", default="local", choices=ENGINES,
                    help="where the units of work run: here, or on a Ray cluster (pip install -e '.[ray]')")
@@ -341,13 +349,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="train nothing: write the report from the runs already in the cache (the rest is listed as not run)")
     p.add_argument("--estimate", action="store_true",
                    help="print the expected wall time on --workers workers (from the recorded runs) and exit")
-    p.add_argument("--workers", type=int, nargs="+", default=[1], metavar="N",
-                   help=f"--estimate: worker counts to estimate for (workers of {TASK_CPUS} cores)")
+    p.add_argument("--workers", type=int_range(1, MAX_WORKERS), nargs="+", default=[1], metavar="N",
+                   help=f"--estimate: worker counts to estimate for, 1 .. {MAX_WORKERS:,} (workers of {TASK_CPUS} cores)")
     args = p.parse_args(argv)
     if args.address and args.engine != "ray":
         p.error("--address needs --engine ray")
-    if any(n < 1 for n in args.workers):
-        p.error("--workers must be positive integers")
 
     def body() -> int:
         started = time.time()

@@ -88,6 +88,19 @@ ROWS: dict[str, Row] = {r.name: r for r in [
 ]}
 
 
+INPUT_WORDS = {"regular": "MNIST's 28x28 pixels", "deslant": "deslanted 20x20 pixels",
+               "16x16": "16x16 pixels"}  # the input versions of the module docstring, for --help
+
+
+def summary(row: Row) -> str:
+    """One line for `lenet train --help`: the row's Fig. 9 label, its input, how it is fitted and the
+    paper's number it is compared with (lenet_repro/data/references.csv). The options: options.describe."""
+    from lenet_repro.references import get_reference
+
+    how = (f"{row.network} trained by online SDLM" if row.network else f"{row.fit.__module__.rsplit('.', 1)[-1]}.py")
+    return f"Fig. 9 \"{row.label}\" on {INPUT_WORDS[row.input]} ({how}); the paper: {get_reference(row.reference).value:g} %"
+
+
 def get_row(name: str) -> Row:
     if name not in ROWS:
         raise ConfigError(f"unknown comparison row {name!r}; choose one of {', '.join(ROWS)}")

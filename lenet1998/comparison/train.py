@@ -10,7 +10,6 @@ seed then seeds its random choices, e.g. the K-means starts of the RBF network).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -19,30 +18,27 @@ import torch
 import torch.nn.functional as F
 
 from lenet_repro import datasets, provenance, records
-from lenet_repro.cli_util import run_cli
+from lenet_repro.cli_util import HelpFormatter, run_cli, summary
 from lenet_repro.device import check_seed
 from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.lock import dir_lock
 
+from . import options as option_specs
 from .rejection import reject_rate
 from .rows import ROWS, Row, features, get_row
+from .rows import summary as row_summary
 
 REJECT_TARGET = 0.5  # Fig. 10: % rejected to reach 0.5 % error
 CHECKPOINT = "checkpoint.pt"  # a network row's state after its last finished pass
+# rbf_network.fit seeds class c's K-means with seed * 10 + c, which torch takes up to 2**64 - 1
+SEED_MAX = {"rbf_network": (2**64 - 1 - 9) // 10}
 
 
-def resolve_options(row: Row, overrides: dict) -> dict:
-    """The row's default options with `overrides` applied (ConfigError for an unknown key or a wrong type)."""
-    unknown = set(overrides) - set(row.options)
-    if unknown:
-        raise ConfigError(f"row {row.name!r} has no options {sorted(unknown)}; its options: "
-                          f"{', '.join(f'{k}={v!r}' for k, v in row.options.items()) or 'none'}")
-    out = dict(row.options)
-    for k, v in overrides.items():
-        if type(v) is not type(row.options[k]) and not (isinstance(row.options[k], float) and isinstance(v, int)):
-            raise ConfigError(f"option {k} of {row.name!r} must be a {type(row.options[k]).__name__}, got {v!r}")
-        out[k] = v
-    return out
+def resolve_options(row: Row, overrides: dict, n_train: int | None = None) -> dict:
+    """The row's default options with `overrides` applied, each value checked against its declared spec
+    (lenet1998/comparison/options.py: type, range or choices, cross rules; with `n_train`, the counts
+    against the training digits): ConfigError, one line, for anything the row's code cannot use."""
+    return option_specs.resolve(row, overrides, n_train)
 
 
 def config_of(row: Row, opts: dict, train_subset: int | None, test_subset: int | None,
@@ -62,9 +58,13 @@ def train(name: str, *, options: dict | None = None, seed: int = 0, data_root=No
     checkpoint after every pass; `resume` continues it there (to the identical record) or returns the
     finished run's record."""
     row = get_row(name)
-    opts = resolve_options(row, options or {})
     check_seed(seed)
+    if seed > SEED_MAX.get(option_specs.kind_of(row), seed):
+        raise ConfigError(f"--seed {seed} is too large for row {row.name!r} (it seeds one generator per class "
+                          f"from seed x 10 + class); use a seed from 0 to {SEED_MAX[option_specs.kind_of(row)]}")
     datasets.check_split("mnist", train_subset, test_subset, holdout)
+    opts = resolve_options(row, options or {}, (train_subset or datasets.get_spec("mnist").train_images.count)
+                           - (holdout or 0))
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite contradict each other (--resume continues the run in "
                           "--out-dir, --overwrite starts it over); pass one of them")
@@ -97,6 +97,7 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
             xte, yte = xte[:test_subset], yte[:test_subset]
     if row.network:
         return _train_network(row, opts, config, seed, xtr, ytr, xte, yte, out, has_checkpoint, started, t0, log)
+    option_specs.check_data(row, opts, ytr)  # before the fit: nothing the fit would stumble on reaches it
     t_in = time.time()
     ftr, fte = features(xtr, row.input), features(xte, row.input)  # (N, D) float64
     input_seconds = time.time() - t_in
@@ -346,13 +347,26 @@ def _restore(ckpt: Path, params: torch.Tensor, config: dict, seed: int) -> tuple
     return blob["passes_done"], blob["metrics"], blob["train_seconds"], blob["eval_seconds"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="lenet train", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("row", choices=list(ROWS))
+def _epilog(row: Row | None) -> str:
+    """`--help`'s list: the row's options (from their specs), or every row with one line."""
+    if row is not None:
+        lines = option_specs.describe(row) or ["(none)"]
+        return (f"{row.name}: {row_summary(row)}\n\nits options (--option KEY=VALUE, the value in JSON):\n"
+                + "\n".join(f"  {ln}" for ln in lines))
+    width = max(map(len, ROWS))
+    return ("the rows (`lenet train <row> --help`: its options):\n"
+            + "\n".join(f"  {n:<{width}}  {row_summary(r)}" for n, r in ROWS.items()))
+
+
+def build_parser(row: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `row` (a known row name), its --help lists that row's options."""
+    p = argparse.ArgumentParser(prog="lenet train", description=summary(__doc__), formatter_class=HelpFormatter,
+                                epilog=_epilog(ROWS.get(row)))
+    p.add_argument("row", choices=list(ROWS), metavar="row", help="a Fig. 9 row (listed below)")
     p.add_argument("--seed", type=int, default=0, help="0 .. 2**63 - 1 (only the stochastic rows use it)")
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one of the row's options (JSON value), e.g. --option ridge=10")
+                   help="override one of the row's options (a JSON value: 10, 0.5, true, \"tanh\"; each key once), "
+                        "e.g. --option ridge=10")
     p.add_argument("--data-root", default=None, help="default: $LENET_DATA_ROOT or ~/.cache/lenet-repro/data")
     p.add_argument("--out-dir", default=None, help="default: runs/<row>-s<seed>")
     p.add_argument("--overwrite", action="store_true", help="fit again even if --out-dir holds a result")
@@ -366,20 +380,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_options(items: list[str]) -> dict:
-    out = {}
-    for it in items:
-        key, sep, value = it.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--option {it!r} must look like KEY=VALUE (e.g. ridge=10)")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+    """--option KEY=VALUE items -> {key: value} (options.parse: JSON values, no NaN/Infinity, each key once)."""
+    return option_specs.parse(items)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
 
     def body() -> int:
         out = args.out_dir or f"runs/{args.row}-s{args.seed}"

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from lenet_repro.errors import ConfigError, PathError
 
+from ..warp_numerics import WARP_NUMERICS
+
 SOURCE = Path(__file__).with_name("lenet5.c")  # LeNet-5's kernel: the default of every function below
 LAYERED_SOURCE = Path(__file__).with_name("layered.c")  # the layered comparison networks (Fig. 9)
 # The flags that decide the numbers: value-safe optimisation only, no contraction, no fast-math.
@@ -124,12 +126,10 @@ def kernel_numerics(source: Path = SOURCE) -> int:
 
 def numeric_build_id() -> str:
     """Identifies the arithmetic of a faithful run: the kernel's numerics version, the distortion
-    warp's (lenet1998/distortions.py) and the numeric compiler flags -- not the target, not the
+    warp's (lenet1998/warp_numerics.py) and the numeric compiler flags -- not the target, not the
     compiler, not other source edits (a new option leaves old numbers alone): the cross-target test
     shows those change no bit, and the golden-bits test catches an arithmetic change made without a
     version bump. Recorded in every run record; the report flags records of another build."""
-    from ..distortions import WARP_NUMERICS
-
     return f"k{kernel_numerics()}w{WARP_NUMERICS}-{_numeric_flags_id()}"
 
 
