@@ -115,28 +115,41 @@ def fig9_numeric(outcomes: list[Outcome]) -> pd.DataFrame:
 
 
 def bar_chart(outcomes: list[Outcome], path: Path) -> Path | None:
-    """Paper vs ours per Fig. 9 row (ours with its 95 % interval), in the figure's order."""
+    """Paper vs ours per Fig. 9 row (ours with its 95 % interval), in the figure's order; a row without a
+    measurement says why in its own line (small, grey)."""
     data = []
     for r in comparison.fig9_rows():
-        s = summary(_runs(outcomes, r.ours))  # good seeds only: a failed run never sets a bar
-        data.append((get_reference(r.reference).note, get_reference(r.reference).value, s))
-    if not any(s for _, _, s in data):
+        why, s = row_verdict(outcomes, r)  # good seeds only: a failed run never sets a bar; no bar: `why` says why
+        data.append((get_reference(r.reference).note, get_reference(r.reference).value, s, why))
+    if not any(s for _, _, s, _ in data):
         return None
-    from .figures import _save, plt
+    from matplotlib.transforms import blended_transform_factory
 
-    fig, ax = plt.subplots(figsize=(7, 0.32 * len(data) + 1))
-    y = list(range(len(data)))[::-1]
-    ax.barh([v + 0.2 for v in y], [p for _, p, _ in data], height=0.4, color="lightgrey", label="the paper")
-    ours = [(yy, s) for yy, (_, _, s) in zip(y, data) if s]
-    ax.barh([yy - 0.2 for yy, _ in ours], [s["mean"] for _, s in ours], height=0.4, color="tab:blue",
-            xerr=[[s["mean"] - s["lo"] for _, s in ours], [s["hi"] - s["mean"] for _, s in ours]],
-            capsize=2, label="ours (95 % interval)")
-    ax.set_yticks(y, [label for label, _, _ in data], fontsize=7)
-    ax.set_xscale("log")
-    ax.set_xlabel("test error % (log scale)")
-    ax.legend(fontsize=7)
-    ax.grid(axis="x", alpha=0.3)
-    return _save(fig, path)
+    from .figures import COLORS, MINOR_GRID_ALPHA, NOTE_SIZE, WIDTH, _save, interval_errs, plain_log_axis, plt, style
+
+    with style():
+        fig, ax = plt.subplots(figsize=(WIDTH, 0.21 * len(data) + 0.9), layout="constrained")
+        y = list(range(len(data)))[::-1]
+        ax.barh([v + 0.2 for v in y], [p for _, p, _, _ in data], height=0.4, color=COLORS["paper"],
+                label="the paper")
+        ours = [(yy, s) for yy, (_, _, s, _) in zip(y, data) if s]
+        ax.barh([yy - 0.2 for yy, _ in ours], [s["mean"] for _, s in ours], height=0.4, color=COLORS["ours"],
+                xerr=interval_errs([(s["mean"], s["lo"], s["hi"]) for _, s in ours]),
+                error_kw={"elinewidth": 0.8, "capthick": 0.8}, capsize=2, label="ours (mean, 95 % interval)")
+        row_x = blended_transform_factory(ax.transAxes, ax.transData)  # x in the axes, y at the row
+        for yy, (_, _, s, why) in zip(y, data):
+            if s is None:  # where our bar would be: the reason's first clause ("not implemented yet")
+                ax.text(0.006, yy - 0.2, why.split(":")[0], transform=row_x, ha="left", va="center",
+                        fontsize=NOTE_SIZE, color=COLORS["note"], style="italic")
+        ax.set_yticks(y, [label for label, _, _, _ in data])
+        ax.set_ylim(-0.7, len(data) - 0.3)
+        ax.set_xscale("log")
+        plain_log_axis(ax.xaxis)
+        ax.set_xlabel("test error % (log scale)")
+        ax.legend(loc="lower right")
+        ax.grid(True, axis="x", which="major")
+        ax.grid(True, axis="x", which="minor", alpha=MINOR_GRID_ALPHA)
+        return _save(fig, path)
 
 
 def costs_table(outcomes: list[Outcome]) -> pd.DataFrame:

@@ -112,35 +112,35 @@ def table(outcomes: list[Outcome]) -> pd.DataFrame:
 
 def figure(outcomes: list[Outcome], path: Path) -> Path | None:
     """Drawn like the paper's Fig. 6: error (%) vs training-set size (x1000), the distorted test error as
-    hollow squares; ours with 95 % t intervals, the paper's 60,000 points as crosses."""
+    hollow squares; ours with 95 % intervals (inside [0, 100] %), the paper's 60,000 points as crosses."""
     pts = points(outcomes)
     if not pts:
         return None
-    from .figures import _save, plt
+    from .figures import COLORS, NARROW, _save, integer_axis, interval_errs, plt, style
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    style = {"training error (no distortions)": ("tab:blue", "o", "full"),
-             "test error (no distortions)": ("tab:red", "s", "full"),
-             "test error (with distortions)": ("black", "s", "none")}
-    for _, metric, label in CURVES:
-        ps = [p for p in pts if p["curve"] == label]
-        if not ps:
-            continue
-        color, marker, fill = style[label]
-        x = [p["size"] / 1000 for p in ps]
-        y = [p["mean"] for p in ps]
-        err = [[p["mean"] - p["lo"] for p in ps], [p["hi"] - p["mean"] for p in ps]]
-        ax.errorbar(x, y, yerr=err, color=color, marker=marker, fillstyle=fill, capsize=3,
-                    linestyle="-" if fill == "full" else ":", label=f"ours: {label}")
-    for recipe, metric, label in CURVES:
-        v = _paper(recipe, metric)
-        if v is not None:
-            ax.plot([60], [v], "x", color=style[label][0], markersize=9, mew=2)
-    ax.plot([], [], "x", color="grey", label="the paper at 60,000 (its text)")
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, max(1.8, max(p["hi"] for p in pts) * 1.1))
-    ax.set_xlabel("Training Set Size (x1000)")
-    ax.set_ylabel("Error Rate (%)")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    return _save(fig, path)
+    with style():
+        fig, ax = plt.subplots(figsize=(NARROW, 3.2), layout="constrained")
+        look = {"training error (no distortions)": (COLORS["train"], "o", "full", "-"),
+                "test error (no distortions)": (COLORS["test"], "s", "full", "-"),
+                "test error (with distortions)": (COLORS["distorted"], "s", "none", ":")}
+        for _, metric, label in CURVES:
+            ps = [p for p in pts if p["curve"] == label]
+            if not ps:
+                continue
+            color, marker, fill, line = look[label]
+            ax.errorbar([p["size"] / 1000 for p in ps], [p["mean"] for p in ps],
+                        yerr=interval_errs([(p["mean"], p["lo"], p["hi"]) for p in ps]), color=color,
+                        marker=marker, ms=5, fillstyle=fill, capsize=3, linestyle=line, label=f"ours: {label}")
+        for recipe, metric, label in CURVES:
+            v = _paper(recipe, metric)
+            if v is not None:
+                ax.plot([60], [v], "x", color=look[label][0], markersize=8, mew=1.8)
+        ax.plot([], [], "x", color="grey", markersize=8, mew=1.8, label="the paper at 60,000 (its text)")
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, max(1.8, max(p["hi"] for p in pts) * 1.1))
+        integer_axis(ax.xaxis)
+        ax.set_xlabel("Training Set Size (x1000)")
+        ax.set_ylabel("Error Rate (%)")
+        ax.legend(loc="upper right")
+        ax.grid(True)
+        return _save(fig, path)
