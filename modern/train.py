@@ -82,8 +82,13 @@ def _validate(recipe: Recipe, seed: int, train_subset, test_subset, resume: bool
 def train(recipe: Recipe, *, seed: int = 0, device: str = "auto", data_root=None,
           out_dir: str | Path | None = None, train_subset: int | None = None,
           test_subset: int | None = None, dry_run: bool = False, resume: bool = False,
-          overwrite: bool = False, log=print) -> dict:
+          overwrite: bool = False, log=print, model=None, model_id: dict | None = None) -> dict:
     """Train one textbook recipe; return its run record (and write it when `out_dir` is given).
+
+    `model` (a callable returning an nn.Module taking the recipe's (N, 1, 28, 28) [0, 1] input and giving
+    10 logits) replaces the textbook network: it is built after the seed is set and keeps its own
+    initialisation; the recipe gives the rest (SGD, rate, batch, epochs, cross-entropy, shuffling).
+    `model_id` (JSON-able) then stands for the network in the record's config (`lenet compare`).
 
     With `out_dir`, the folder is locked for the whole run (lenet_repro/lock.py) and a checkpoint is
     written atomically after every epoch: weights, optimizer state, the data-order generator's state,
@@ -94,10 +99,11 @@ def train(recipe: Recipe, *, seed: int = 0, device: str = "auto", data_root=None
     _validate(recipe, seed, train_subset, test_subset, resume, overwrite)
     dev = resolve_device(device)
     if out_dir is None:
-        return _train(recipe, seed, dev, data_root, None, train_subset, test_subset, dry_run, resume, overwrite, log)
+        return _train(recipe, seed, dev, data_root, None, train_subset, test_subset, dry_run, resume, overwrite, log,
+                      model, model_id)
     with dir_lock(out_dir, "--out-dir"):
         return _train(recipe, seed, dev, data_root, Path(out_dir), train_subset, test_subset, dry_run, resume,
-                      overwrite, log)
+                      overwrite, log, model, model_id)
 
 
 def _resume_state(ckpt: Path, recipe: Recipe, seed: int, config: dict, split: dict) -> dict:
@@ -128,15 +134,18 @@ def _resume_state(ckpt: Path, recipe: Recipe, seed: int, config: dict, split: di
 
 
 def _train(recipe: Recipe, seed: int, dev: torch.device, data_root, out_dir: Path | None, train_subset,
-           test_subset, dry_run: bool, resume: bool, overwrite: bool, log) -> dict:
+           test_subset, dry_run: bool, resume: bool, overwrite: bool, log, model=None, model_id=None) -> dict:
     started, t_start = provenance.now_iso(), time.time()
     gen = seed_everything(seed)
     xtr, ytr, xte, yte = load_data(recipe.dataset, data_root, dev, train_subset, test_subset)
     if dry_run:
         xtr, ytr, xte, yte = xtr[:recipe.batch_size], ytr[:recipe.batch_size], xte[:256], yte[:256]
 
-    net = TextbookLeNet(recipe.net)
-    init_weights(net, recipe.init)
+    if model is None:
+        net = TextbookLeNet(recipe.net)
+        init_weights(net, recipe.init)
+    else:
+        net = model()  # seeded above: its own initialisation
     net.to(dev)
     loss_fn = nn.CrossEntropyLoss()  # mean over the minibatch, as the book
     opt = torch.optim.SGD(net.parameters(), lr=recipe.lr)
@@ -146,6 +155,8 @@ def _train(recipe: Recipe, seed: int, dev: torch.device, data_root, out_dir: Pat
     steps_per_epoch = (n + bs - 1) // bs
     config = {**recipe.to_dict(), "epochs": epochs, "train_subset": train_subset,
               "test_subset": test_subset, "dry_run": dry_run}
+    if model is not None:
+        config.update(net=model_id or {"model": "custom"}, init="the module's own")
     split = {"dataset": recipe.dataset, "train": n, "test": len(yte)}
     history, train_seconds, done = [], 0.0, 0
     ckpt = out_dir / CHECKPOINT if out_dir is not None else None
@@ -241,6 +252,7 @@ def _train(recipe: Recipe, seed: int, dev: torch.device, data_root, out_dir: Pat
                   "test_acc": last["test_acc"], "test_error": 100.0 * (1 - last["test_acc"]),
                   "test_misses": len(missed), "test_n": len(yte), "examples_per_s": ex_per_s},
         "test_misses_idx": missed,
+        "test_predictions_missed": pred[missed].cpu().tolist(),  # for THE FAILED-RUN RULE (reports/verdicts/)
         "provenance": prov,
     }
     if ckpt is not None:

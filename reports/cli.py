@@ -9,6 +9,7 @@
     lenet evaluate <checkpoint|name>                                  (python -m lenet1998.evaluate)
     lenet report [--profile smoke|quick|full] [...]                   (python -m reports.report)
     lenet check <result.json> [--reference ID]                        (python -m reports.check)
+    lenet compare --predictions FILE | --model FILE.py:FACTORY --name NAME   (python -m reports.compare)
 
 It sits in the top layer because it imports every package; `python -m reports` runs it too. It owns
 the one list of everything `lenet train` takes (`train_listing`), and a reader of its output that
@@ -99,8 +100,10 @@ def _main(argv: list[str]) -> int:
         from .report import main as sub
     elif cmd == "check":
         from .check import main as sub
+    elif cmd == "compare":
+        from .compare import main as sub
     else:
-        print(f"lenet: error: unknown command {cmd!r}; use one of data, train, evaluate, report, check",
+        print(f"lenet: error: unknown command {cmd!r}; use one of data, train, evaluate, report, check, compare",
               file=sys.stderr)
         return 2
     return sub(rest)

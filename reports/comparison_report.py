@@ -114,14 +114,15 @@ def fig9_numeric(outcomes: list[Outcome]) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def bar_chart(outcomes: list[Outcome], path: Path) -> Path | None:
+def bar_chart(outcomes: list[Outcome], path: Path, extra: tuple[str, dict] | None = None) -> Path | None:
     """Paper vs ours per Fig. 9 row (ours with its 95 % interval), in the figure's order; a row without a
-    measurement says why in its own line (small, grey)."""
+    measurement says why in its own line (small, grey). `extra`: (label, summary) of a user's row
+    (`lenet compare`), drawn last, highlighted, without a paper bar."""
     data = []
     for r in comparison.fig9_rows():
         why, s = row_verdict(outcomes, r)  # good seeds only: a failed run never sets a bar; no bar: `why` says why
         data.append((get_reference(r.reference).note, get_reference(r.reference).value, s, why))
-    if not any(s for _, _, s, _ in data):
+    if not any(s for _, _, s, _ in data) and extra is None:
         return None
     from matplotlib.transforms import blended_transform_factory
 
@@ -132,6 +133,11 @@ def bar_chart(outcomes: list[Outcome], path: Path) -> Path | None:
         y = list(range(len(data)))[::-1]
         ax.barh([v + 0.2 for v in y], [p for _, p, _, _ in data], height=0.4, color=COLORS["paper"],
                 label="the paper")
+        if extra is not None:  # the user's row, below the paper's last one
+            yy, (_, es) = -1.2, extra
+            ax.barh([yy], [es["mean"]], height=0.5, color=COLORS["worse"],
+                    xerr=interval_errs([(es["mean"], es["lo"], es["hi"])]),
+                    error_kw={"elinewidth": 0.8, "capthick": 0.8}, capsize=2, label="yours (mean, 95 % interval)")
         ours = [(yy, s) for yy, (_, _, s, _) in zip(y, data) if s]
         ax.barh([yy - 0.2 for yy, _ in ours], [s["mean"] for _, s in ours], height=0.4, color=COLORS["ours"],
                 xerr=interval_errs([(s["mean"], s["lo"], s["hi"]) for _, s in ours]),
@@ -141,8 +147,13 @@ def bar_chart(outcomes: list[Outcome], path: Path) -> Path | None:
             if s is None:  # where our bar would be: the reason's first clause ("not implemented yet")
                 ax.text(0.006, yy - 0.2, why.split(":")[0], transform=row_x, ha="left", va="center",
                         fontsize=NOTE_SIZE, color=COLORS["note"], style="italic")
-        ax.set_yticks(y, [label for label, _, _, _ in data])
-        ax.set_ylim(-0.7, len(data) - 0.3)
+        ticks, labels = y, [label for label, _, _, _ in data]
+        if extra is not None:
+            ticks, labels = [*y, -1.2], [*labels, extra[0]]
+        ax.set_yticks(ticks, labels)
+        if extra is not None:
+            ax.get_yticklabels()[-1].set_fontweight("bold")
+        ax.set_ylim(-0.7 if extra is None else -1.8, len(data) - 0.3)
         ax.set_xscale("log")
         plain_log_axis(ax.xaxis)
         ax.set_xlabel("test error % (log scale)")

@@ -222,3 +222,25 @@ def test_mcnemar_exact_is_descriptive_but_correct():
 
 def test_small_p_values_print_as_less_than():
     assert format_p(2.7e-42) == "< 0.001" and format_p(0.0123) == "0.012" and format_p(float("nan")) == "-"
+
+
+def test_one_fixed_fit_against_a_row_of_seeds_by_hand():
+    """changes.fixed_vs_row on 4 digits: LeNet-like seeds miss {0} and {0, 1}, the fit misses {2}."""
+    from scipy import stats
+
+    from reports.verdicts import fixed_vs_row
+
+    ref = {0: {"final": {"test_n": 4}, "test_misses_idx": [0]}, 1: {"final": {"test_n": 4}, "test_misses_idx": [0, 1]}}
+    p = fixed_vs_row([2], 4, ref)
+    # by hand: x = (0, 0, 1, 0), q = (1, 0.5, 0, 0): effect 100 * (1/4 - 3/8) = -12.5 points
+    seed_var = ((25 - 37.5) ** 2 + (50 - 37.5) ** 2) / 1 / 2  # s^2 / k over the errors 25 % and 50 %
+    d = [-1, -0.5, 1, 0]
+    m = sum(d) / 4
+    digit_var = 1e4 * sum((v - m) ** 2 for v in d) / 3 / 4
+    se = (seed_var + digit_var) ** 0.5
+    df = (seed_var + digit_var) ** 2 / (seed_var ** 2 / 1 + digit_var ** 2 / 3)
+    assert p.n == 2 and p.diff == pytest.approx(-12.5)
+    assert p.high - p.diff == pytest.approx(stats.t.ppf(0.975, df) * se)
+    assert p.p == pytest.approx(2 * stats.t.sf(12.5 / se, df))
+    assert (p.only_this, p.only_ref) == (2, 3)  # {2} vs {0}: 1 + 1; {0} / {0, 1} vs {2}: 1 + 2
+    assert fixed_vs_row([2], 5, ref) is None  # no run on 5 digits

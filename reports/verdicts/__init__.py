@@ -10,14 +10,15 @@
 This package imports nothing above it (no report, no runner): records in, numbers out.
 """
 
-from .changes import ALPHA, McNemar, Paired, change_verdict, format_p, holm, mcnemar, paired, paired_t, resolved
+from .changes import (ALPHA, McNemar, Paired, change_verdict, fixed_vs_row, format_p, holm, mcnemar, paired, paired_t,
+                      resolved)
 from .failures import Failure, failure, split_failed
 from .intervals import Estimate, clopper_pearson, estimate_one, estimate_seeds, mean_sd, row_estimate, t_interval
 from .published import (INFORMATIVE, Comparison, Judgement, compare, judge, published_se, reference_se,
                         single_run_window, within_range)
 
 __all__ = ["ALPHA", "INFORMATIVE", "Comparison", "Estimate", "Failure", "McNemar", "Paired", "change_verdict",
-           "Judgement", "clopper_pearson", "compare", "estimate_one", "judge", "reference_se", "estimate_seeds", "failure", "format_p", "holm",
+           "Judgement", "clopper_pearson", "compare", "estimate_one", "judge", "reference_se", "estimate_seeds", "failure", "fixed_vs_row", "format_p", "holm",
            "mcnemar", "mean_sd", "paired", "paired_t", "published_se", "resolved", "row_estimate",
            "single_run_window", "split_failed", "t_interval", "within_range"]
 
@@ -37,5 +38,6 @@ def rule_paragraph() -> str:
         f"test set): *higher* / *lower* when the 95 % interval of the difference excludes 0, *consistent* when it "
         f"contains 0 and its half-width is at most {published.INFORMATIVE:g} x p, else *inconclusive*. A change "
         f"between two configurations is judged on seed-matched pairs (paired t, Holm over each table, alpha = "
-        f"{changes.ALPHA:g}): *resolved* when the Holm p is below alpha, else *not resolved with k seeds*; the "
+        f"{changes.ALPHA:g}; one fixed fit against a row of seeds: its difference from the row's mean with the "
+        f"row's seed spread and the digits' sampling, as above): *resolved* when the Holm p is below alpha, else *not resolved with k seeds*; the "
         f"McNemar column (digits pooled over seeds) is descriptive only.")

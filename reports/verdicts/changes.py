@@ -93,6 +93,45 @@ def paired(runs: Mapping[int, dict], ref: Mapping[int, dict]) -> Paired | None:
                   t.p_value, tuple(seeds))
 
 
+def fixed_vs_row(missed: Collection[int], n: int, ref: Mapping[int, dict]) -> Paired | None:
+    """THE CHANGE RULE for one fixed fit (a classifier trained once, or a deterministic one: `missed`, the
+    indices of the digits it misses among the same n test digits) against a row of seeds (`ref`: seed ->
+    good record). The effect is the fit's error minus the row's mean; its standard error counts the row's
+    seed spread (s^2 / k, as THE ROW UNCERTAINTY) and the digits' sampling of the per-digit difference
+    (var_i(x_i - q_i) / n; x_i: the fit misses digit i, q_i: the share of the row's seeds that miss it), t
+    with Welch-Satterthwaite df. The fit's own training variance is unknown, so the claim is about this
+    fitted classifier, not the recipe that made it. None when `ref` has no run on n digits."""
+    import numpy as np
+
+    from .intervals import welch_df
+
+    seeds = sorted(s for s in ref if int(ref[s]["final"]["test_n"]) == n)
+    if not seeds:
+        return None
+    k = len(seeds)
+    x = np.zeros(n)
+    x[np.asarray(sorted(set(missed)), dtype=np.int64)] = 1.0
+    q = np.zeros(n)
+    for s in seeds:
+        q[np.asarray(ref[s]["test_misses_idx"], dtype=np.int64)] += 1.0 / k
+    errs = [100.0 * len(ref[s]["test_misses_idx"]) / n for s in seeds]
+    diff = 100.0 * float(x.mean() - q.mean())
+    seed_var = float(np.var(errs, ddof=1)) / k if k > 1 else 0.0
+    digit_var = 100.0 * 100.0 * float(np.var(x - q, ddof=1)) / n
+    se = math.sqrt(seed_var + digit_var)
+    t = mcnemar((ref[s]["test_misses_idx"], missed) for s in seeds)
+    if k < MIN_PAIRS or se == 0:
+        lo = hi = p = math.nan
+        if se == 0 and k >= MIN_PAIRS:
+            lo = hi = diff
+            p = 1.0 if diff == 0 else 0.0
+        return Paired(k, diff, lo, hi, p, t.only_a, t.only_b, t.p_value, tuple(seeds))
+    df = welch_df([(seed_var, k - 1), (digit_var, n - 1)])
+    half = float(stats.t.ppf(0.975, df)) * se
+    p = float(2 * stats.t.sf(abs(diff) / se, df))
+    return Paired(k, diff, diff - half, diff + half, p, t.only_a, t.only_b, t.p_value, tuple(seeds))
+
+
 def holm(pvalues: Sequence[float]) -> list[float]:
     """Holm-adjusted p-values over one table (statsmodels); nan stays nan and is not counted."""
     from statsmodels.stats.multitest import multipletests
