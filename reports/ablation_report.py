@@ -164,25 +164,6 @@ def _latex(df: pd.DataFrame, caption: str, label: str) -> str:
     return booktabs(df, cols, caption, label, pvalues=("holm_p",))
 
 
-def write_tables(outcomes: list[Outcome], out: Path) -> list[Path]:
-    """Every ablation table as `<out>/tables/ablation-<group>.csv` and `.tex` (booktabs rules)."""
-    from lenet_repro import atomic
-
-    paths = []
-    for group in ablations.GROUPS:
-        df = numeric_table(outcomes, group)
-        if df.empty:
-            continue
-        base = Path(out) / "tables" / f"ablation-{group}"
-        base.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_text(base.with_suffix(".csv"), df.to_csv(index=False), flag="--out")
-        tex = _latex(df.assign(row=df["row"].map(escape)), f"LeNet-5 ablation. {TITLES[group]}.",
-                     f"tab:ablation-{group}")
-        atomic.write_text(base.with_suffix(".tex"), tex, flag="--out")
-        paths += [base.with_suffix(".csv"), base.with_suffix(".tex")]
-    return paths
-
-
 # ---- the gap explained -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)

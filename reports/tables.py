@@ -386,34 +386,3 @@ def winner_margin(outcomes: list[Outcome], group: str) -> str:
             f"over {p.n} seed-matched pairs (paired t 95 % CI {-p.high:+.2f} .. {-p.low:+.2f}, p {format_p(p.p)}): "
             + ("beyond noise" if not resolved.startswith("not") else f"within noise, {resolved}"))
 
-
-def write_exports(outcomes: list[Outcome], out) -> list:
-    """The Fig. 9 table and Table 2 as `<out>/tables/fig9.csv|.tex` and `table2.csv|.tex` (booktabs)."""
-    from pathlib import Path
-
-    from lenet_repro import atomic
-
-    from . import comparison_report
-    from .latex import booktabs
-
-    paths = []
-    base = Path(out) / "tables"
-    specs = [
-        ("fig9", comparison_report.fig9_numeric(outcomes),
-         {"classifier": "Classifier", "paper_pct": "Paper (\\%)", "ours_pct": "Ours (\\%)", "ci_low": "CI low",
-          "ci_high": "CI high", "runs": "$n$", "failed": "Failed", "verdict": "Verdict"},
-         "The paper's Fig. 9 and ours: test error on the 10,000 MNIST test digits (95 \\% interval: seeds and "
-         "shared test digits; verdict by the rule of reports/verdicts/published.py).", ("classifier", "verdict")),
-        ("table2", faithful_numeric(outcomes),
-         {"model": "Model", "seeds": "$n$", "failed": "Failed", "test_error_mean": "Error (\\%)", "test_error_sd": "sd",
-          "ci_low": "CI low", "ci_high": "CI high", "paper": "Paper (\\%)", "verdict": "Verdict"},
-         "The faithful LeNet-5 against the paper (Table 2).", ("model", "verdict")),
-    ]
-    for name, df, cols, caption, text in specs:
-        if df.empty:
-            continue
-        base.mkdir(parents=True, exist_ok=True)
-        atomic.write_text(base / f"{name}.csv", df.to_csv(index=False), flag="--out")
-        atomic.write_text(base / f"{name}.tex", booktabs(df, cols, caption, f"tab:{name}", text=text), flag="--out")
-        paths += [base / f"{name}.csv", base / f"{name}.tex"]
-    return paths
