@@ -66,9 +66,28 @@ def record_cost(rec: dict) -> Cost:
     return Cost(float(p["train_seconds"]) * min(k, cores) / k, float(p.get("eval_seconds") or 0.0) * cores, "record")
 
 
-def item_costs(plan: list[RunItem], out: Path) -> dict[str, Cost]:
-    """Cost of every plan item: its record, else scaled from similar recorded runs (an item with no similar
-    recorded run is left out: `estimate` counts it as not estimated)."""
+def _other_records(dirs) -> list[tuple[str, dict]]:
+    """(experiment id, record) of every run record under each `dirs`/runs (another report's cache, e.g. the
+    committed reports/full): the experiment id is the record's folder path, runs/<id>/<seed dir>/."""
+    import json
+
+    out = []
+    for d in dirs:
+        base = Path(d) / "runs"
+        for f in sorted(base.glob("**/result.json")) if base.is_dir() else []:
+            try:
+                rec = json.loads(f.read_text())
+                if "provenance" in rec and "config" in rec:
+                    out.append((f.parent.parent.relative_to(base).as_posix(), rec))
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def item_costs(plan: list[RunItem], out: Path, also: tuple = ()) -> dict[str, Cost]:
+    """Cost of every plan item: its record, else scaled from similar recorded runs -- in `out`, and in the
+    caches `also` names (only as runs of the same experiment, recipe or family, never as the item's own
+    record); an item with no similar recorded run is left out: `estimate` counts it as not estimated."""
     from lenet_repro import records
     from lenet_repro.errors import LenetError
 
@@ -80,15 +99,17 @@ def item_costs(plan: list[RunItem], out: Path) -> dict[str, Cost]:
             recorded[it.key] = (it, records.read_record(run_dir(out, it)))
         except LenetError:
             continue
-    if not recorded:
+    others = _other_records(also)
+    if not recorded and not others:
         raise ConfigError(f"no run records under {out}/runs to estimate from; run the profile (or part of it, "
                           f"e.g. --only 'faithful/*') first")
     rate: dict[tuple, list[tuple[float, float]]] = {}  # (level, key) -> [(train, eval) per unit of work]
-    for it, rec in recorded.values():
+    seen = [(it.experiment.id, it.experiment.recipe, it.experiment.family, rec) for it, rec in recorded.values()]
+    seen += [(exp, rec["recipe"], rec["family"], rec) for exp, rec in others]
+    for exp, recipe, family, rec in seen:
         c, w = record_cost(rec), _work(rec)
         dist = bool(rec["config"].get("distortions"))
-        for key in (("experiment", it.experiment.id), ("recipe", it.experiment.recipe, dist),
-                    ("family", it.experiment.family)):
+        for key in (("experiment", exp), ("recipe", recipe, dist), ("family", family)):
             rate.setdefault(key, []).append((c.train_core_s / w, c.eval_core_s / w))
     costs = {}
     for it in plan:
@@ -108,6 +129,15 @@ def item_costs(plan: list[RunItem], out: Path) -> dict[str, Cost]:
                 break
         # else: nothing recorded to scale from (a family none of whose runs has run yet): left out
     return costs
+
+
+def predicted_units(units: list[Unit], out: Path, also: tuple = (), cores: int = TASK_CPUS) -> dict[str, float]:
+    """Expected wall seconds of each unit (by name) that can be estimated, for the report's first ETA line."""
+    try:
+        costs = item_costs([it for u in units for it, _ in u.items], Path(out), also)
+    except ConfigError:
+        return {}
+    return {u.name: unit_seconds(u, costs, cores) for u in units if all(it.key in costs for it, _ in u.items)}
 
 
 def unit_seconds(u: Unit, costs: dict[str, Cost], cores: int = TASK_CPUS) -> float:

@@ -202,6 +202,7 @@ class Profile:
     comparison_seeds: int = 1  # seeds of a stochastic Fig. 9 row (a deterministic one gets 1)
     grid_seeds: int | None = None  # seeds per value of a stochastic Fig. 9 row's held-out grid (None = sweep_seeds)
     comparison_rows: tuple[str, ...] | None = None  # the Fig. 9 rows run (None = all)
+    only: tuple[str, ...] | None = None  # globs on experiment ids within `groups` (None = all of them)
     groups: tuple[str, ...] = ("textbook", "faithful", "j-sweep", "distortion-sweep", "fig6", "readings",
                                "open-choices", *ablations.GROUPS, ablations.XAVIER_GROUP, "comparison",
                                "comparison-holdout")
@@ -219,13 +220,16 @@ PROFILES = {
     "smoke": Profile("smoke", 1, 1, train_subset=500, test_subset=300, epochs=1, passes=1, ablation_passes=1,
                      ablation_pass_scale=0.0, holdout=100, comparison_rows=("linear", "knn-euclidean", "mlp-300"),
                      note="seconds: tiny subsets, one epoch/pass; checks the whole pipeline (CI)"),
-    "quick": Profile("quick", 1, 1, passes=None, ablation_passes=2, ablation_pass_scale=0.1,
-                     comparison_rows=_cheap_rows(),
-                     groups=("textbook", "faithful", "j-sweep", "distortion-sweep", "fig6", "readings", "open-choices",
-                             *ablations.GROUPS, ablations.XAVIER_GROUP, "comparison"),
-                     note="minutes: one seed of everything at full length, except the ablations: one seed, 2 passes "
-                          "(the ablation study: a tenth of its passes, 2 or 1) -- their numbers are not the study's; "
-                          "of Fig. 9 only the classical rows that fit in minutes, with their default options"),
+    "quick": Profile("quick", 1, 1, passes=None, ablation_pass_scale=0.05, comparison_rows=_cheap_rows(),
+                     groups=("textbook", "faithful", "fig6", "ladder", "comparison"),
+                     only=("textbook/classic", "textbook/exercise-mnist", "faithful/lenet5-1998",
+                           "faithful/lenet5-1998-distortions", "fig6/plain-15k", "ladder/*", "comparison/*"),
+                     note="a coffee break (<= 15 min from a fresh clone on 2 cores, set-up included): every kind of "
+                          "result in one small dose -- Table 1's classic row and the textbook recipe on MNIST, Table 2 "
+                          "(LeNet-5 plain and with distortions, one seed, full length), Fig. 6's 15,000-digit point, "
+                          "the forward ablation ladder at 1 pass a step (its numbers are not the study's), the "
+                          "classical Fig. 9 rows that fit in minutes and their Figs. 10-12; the held-out sweeps, the "
+                          "readings and the other ladders only in `full`"),
     "full": Profile("full", 10, 1, sweep_seeds=3, distortion_seeds=10, textbook_seeds=5, lush_seeds=3,
                     ablation_seeds=5, fig6_seeds=3, comparison_seeds=3, grid_seeds=2,
                     note="the replication: full length everywhere, 10 seeds for the headline rows (plain and with "
@@ -265,6 +269,8 @@ def build_plan(profile: str | Profile, seeds: int | None = None, only: str | Non
     items = []
     for ex in experiments():
         if ex.group not in prof.groups:
+            continue
+        if prof.only is not None and not any(fnmatch.fnmatch(ex.id, pat) for pat in prof.only):
             continue
         if only and not any(fnmatch.fnmatch(ex.id, pat.strip()) or pat.strip() in ex.id
                             for pat in only.split(",")):

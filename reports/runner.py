@@ -26,6 +26,9 @@ from lenet_repro.errors import LenetError
 
 from .plan import RunItem
 
+# the committed full report's records: what the first ETA of a fresh cache is predicted from
+RECORDED = (Path(__file__).resolve().parent / "full",)
+
 def _duration(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 90:
@@ -36,30 +39,45 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-    """The overall progress line of `lenet report`, printed after each finished run or lockstep group:
+    """The overall progress line of `lenet report`, printed before the first run and after each finished run
+    or lockstep group:
 
         progress: 5/12 runs finished, 3.2 min elapsed, about 4.5 min left
 
-    Only the runs this invocation trains count (cached ones cost nothing). The estimate of the time left
-    is the number of unfinished runs of each family (textbook, faithful) times the mean wall time per
-    finished run of that family so far (the time since the previous finished run or group, or since the
-    start, is charged to the runs that just finished); for a family none of whose runs has finished yet,
-    the mean over all finished runs stands in (so the estimate is rough until a faithful group is done).
-    A failed run counts as finished. Before anything finishes, the time left is unknown.
+    Only the runs this invocation trains count (cached ones cost nothing). With `predicted` (unit name ->
+    expected wall seconds, from recorded runs of the same kind: reports/estimate.py `predicted_units`), the
+    first line already gives the time left, and later lines scale the prediction of the units still to run
+    by how long the finished ones took against theirs (once they are a fifth of the prediction; before
+    that, the prediction stands). Without a prediction for every unit, the time left is the number of
+    unfinished runs of each family times the mean wall time per finished run of that family so far (a
+    family none of whose runs has finished borrows the mean over all); before anything finishes it is
+    unknown. A failed run counts as finished.
     """
 
-    def __init__(self, todo: dict[str, int], log=print, clock=time.monotonic):
+    CALIBRATE = 0.2  # share of the predicted time that must be done before the prediction is rescaled
+
+    def __init__(self, todo: dict[str, int], log=print, clock=time.monotonic, predicted: dict[str, float] | None = None,
+                 units: list[str] | None = None):
         self.todo = dict(todo)  # family -> runs to train
         self.done = {f: 0 for f in todo}
         self.spent = {f: 0.0 for f in todo}  # family -> wall seconds charged to its finished runs
         self.log, self.clock = log, clock
         self.start = self.last = clock()
+        complete = predicted is not None and units is not None and all(u in predicted for u in units)
+        self.predicted = {u: predicted[u] for u in units} if complete else None
+        self.predicted_done = 0.0
 
     @property
     def total(self) -> int:
         return sum(self.todo.values())
 
     def estimate_left(self) -> float | None:
+        if self.predicted is not None:
+            total = sum(self.predicted.values())
+            rest = total - self.predicted_done
+            if self.predicted_done >= self.CALIBRATE * total and self.predicted_done > 0:
+                return rest * (self.clock() - self.start) / self.predicted_done
+            return max(rest - max(0.0, (self.clock() - self.start) - self.predicted_done), 0.0)
         finished = sum(self.done.values())
         if not finished:
             return None
@@ -67,11 +85,22 @@ class Progress:
         return sum((self.todo[f] - self.done[f]) * (self.spent[f] / self.done[f] if self.done[f] else overall)
                    for f in self.todo)
 
-    def finished(self, family: str, n: int = 1) -> str:
+    def begin(self) -> str:
+        """The first line: the whole prediction, or that there is none yet."""
+        left = self.estimate_left()
+        line = (f"progress: 0/{self.total} runs finished, "
+                + (f"about {_duration(left)} left (predicted from recorded runs of the same kind)" if left is not None
+                   else "time left unknown until the first run finishes"))
+        self.log(line)
+        return line
+
+    def finished(self, family: str, n: int = 1, unit: str | None = None) -> str:
         now = self.clock()
         self.done[family] += n
         self.spent[family] += now - self.last
         self.last = now
+        if self.predicted is not None and unit in self.predicted:
+            self.predicted_done += self.predicted[unit]
         left = self.estimate_left()
         finished = sum(self.done.values())
         line = (f"progress: {finished}/{self.total} runs finished, {_duration(now - self.start)} elapsed, "
@@ -211,13 +240,20 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
         outcomes += [Outcome(it, d, None, "not run") for it, d in todo_modern + todo_1998 + todo_cmp]
         todo_modern, todo_1998, todo_cmp = [], [], []
     if todo_modern or todo_1998 or todo_cmp:
-        progress = Progress({"modern": len(todo_modern), "lenet1998": len(todo_1998), "comparison": len(todo_cmp)},
-                            log=log)
         if engine == "ray":
             eng = RayEngine(address, retries=retries, log=log)
             group = group_size(len(todo_1998), eng.workers, eng.task_cpus)
         else:
             eng, group = LocalEngine(jobs=jobs, retries=retries, log=log), LOCKSTEP_GROUP
+        units = make_units(todo_modern, todo_1998, group, todo_cmp)
+        from .estimate import predicted_units
+
+        predicted = predicted_units(units, out, also=tuple(d for d in RECORDED if d.resolve() != out.resolve()))
+        if engine == "ray" or jobs > 1:
+            predicted = None  # the prediction assumes the local engine's one unit at a time
+        progress = Progress({"modern": len(todo_modern), "lenet1998": len(todo_1998), "comparison": len(todo_cmp)},
+                            log=log, predicted=predicted, units=[u.name for u in units])
+        progress.begin()
 
         def on_done(unit, recs, err):
             if recs is not None:
@@ -225,10 +261,10 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
             else:
                 log(f"  FAILED {unit.name} after {retries + 1} attempt(s): {err}")
                 outcomes.extend(Outcome(it, d, None, err) for it, d in unit.items)
-            progress.finished(unit.family, len(unit.items))
+            progress.finished(unit.family, len(unit.items), unit.name)
 
         try:
-            eng.run(make_units(todo_modern, todo_1998, group, todo_cmp), device, data_root, on_done)
+            eng.run(units, device, data_root, on_done)
         finally:
             eng.close()
     by_dir = {str(o.run_dir): o for o in outcomes}

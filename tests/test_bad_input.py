@@ -804,6 +804,23 @@ def test_progress_line_counts_runs_and_estimates_per_family():
     assert lines[-1] == "progress: 10/10 runs finished, 42.0 min elapsed, done"
 
 
+def test_progress_with_a_prediction_rescales_it_by_the_finished_units():
+    from reports.runner import Progress
+
+    now = [0.0]
+    lines = []
+    p = Progress({"modern": 1, "lenet1998": 2}, log=lines.append, clock=lambda: now[0],
+                 predicted={"a": 100.0, "b": 300.0}, units=["a", "b"])
+    p.begin()
+    assert lines[-1] == "progress: 0/3 runs finished, about 6.7 min left (predicted from recorded runs of the same kind)"
+    now[0] += 200.0  # unit a (predicted 100 s, a quarter of the total) took twice as long
+    p.finished("modern", 1, "a")
+    assert lines[-1] == "progress: 1/3 runs finished, 3.3 min elapsed, about 10.0 min left"  # 300 s x 2
+    # a unit missing from the prediction: the per-family estimate instead
+    q = Progress({"modern": 1}, log=lambda s: None, clock=lambda: 0.0, predicted={}, units=["x"])
+    assert q.estimate_left() is None
+
+
 def test_progress_before_anything_finished_and_long_durations():
     from reports.runner import Progress, _duration
 
@@ -832,9 +849,11 @@ def test_run_plan_prints_progress_after_each_run_and_group(tmp_path, monkeypatch
     lines = []
     runner.run_plan(plan, tmp_path / "out", log=lines.append)
     progress = [ln for ln in lines if ln.startswith("progress: ")]
-    assert [ln.split(",")[0] for ln in progress] == ["progress: 1/4 runs finished", "progress: 2/4 runs finished",
-                                                    "progress: 4/4 runs finished"]
-    assert progress[-1].endswith("elapsed, done") and "left" in progress[0]
+    assert [ln.split(",")[0] for ln in progress] == ["progress: 0/4 runs finished", "progress: 1/4 runs finished",
+                                                    "progress: 2/4 runs finished", "progress: 4/4 runs finished"]
+    # the first line predicts from the committed full report's records of the same kind (reports/full)
+    assert "left (predicted from recorded runs of the same kind)" in progress[0]
+    assert progress[-1].endswith("elapsed, done") and "left" in progress[1]
 
 
 # ---------------------------------------------------------------------------------------------------------

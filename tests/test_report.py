@@ -82,14 +82,24 @@ def test_distortion_sweep_scales_all_four_ranges_and_finds_the_default():
     assert all(getattr(FAITHFUL, k) == v for k, v in distortion_overrides(f).items() if k != "distortions")
 
 
-def test_quick_runs_the_ablation_study_for_a_tenth_of_its_passes():
-    quick = [it for it in build_plan("quick") if it.experiment.group in ablations.GROUPS]
-    assert {it.overrides["passes"] for it in quick} == {1, 2} and {it.seed for it in quick} == {0}
+def test_quick_is_one_small_dose_of_every_kind():
+    """The coffee-break profile (issue 20): the forward ladder at 1 pass a step, one seed of Tables 1-2 at full
+    length, Fig. 6's smallest point, the cheap Fig. 9 rows; no held-out sweep, reading or other ladder."""
+    plan = build_plan("quick")
+    quick = [it for it in plan if it.experiment.group in ablations.GROUPS]
+    assert {it.experiment.group for it in quick} == {"ladder"} and len(quick) == len(ablations.CHANGES) + 1
+    assert {it.overrides["passes"] for it in quick} == {1} and {it.seed for it in quick} == {0}
     assert "not the study's" in PROFILES["quick"].note
+    groups = {it.experiment.group for it in plan}
+    assert groups == {"textbook", "faithful", "fig6", "ladder", "comparison"}
+    assert {it.experiment.id for it in plan if it.experiment.group == "faithful"} == {
+        "faithful/lenet5-1998", "faithful/lenet5-1998-distortions"}
+    assert all("passes" not in it.overrides for it in plan if it.experiment.group == "faithful")
+    assert len(plan) <= 30
 
 
 def test_only_and_bad_arguments():
-    items = build_plan("quick", only="textbook/classic,faithful/*")
+    items = build_plan("full", only="textbook/classic,faithful/*")
     assert {i.experiment.id for i in items} == {"textbook/classic", "faithful/lenet5-1998",
                                                "faithful/lenet5-1998-distortions", "faithful/lenet5-lush-demo"}
     with pytest.raises(ConfigError, match="matches no experiment"):
