@@ -13,6 +13,7 @@ Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
 - raylocal: the smoke plan on a two-node Ray cluster against the local engine (benchmarks/results/ray_vs_local.json);
 - estimate: the wall-time planner's output for the full profile at 1, 8 and 64 workers (reports/estimate.py);
 - ablation: the ablation study's gap paragraph, the users' questions and its wall time (reports/ablation_report.py);
+- compare: `lenet compare`'s worked example, from its committed runs (reports/compare-example, examples/);
 - timings: measured wall times of the set-up commands and report profiles (benchmarks/results/timings.json).
 """
 
@@ -377,7 +378,33 @@ def ablation_block(out: Path = FULL) -> str:
     return "\n".join(lines) + "\n"
 
 
-BLOCKS = {"results": results_block, "ledger": ledger_block, "ledger-lush": ledger_lush_block, "speed": speed_block,
+EXAMPLE = ROOT / "reports" / "compare-example"
+EXAMPLE_MODEL = "examples/modern_lenet.py:build"
+EXAMPLE_ARGS = dict(recipe="exercise-relu", seeds=range(3))
+
+
+def compare_block() -> str:
+    """The worked example of `lenet compare`: its summary, recomputed from its committed runs (their records
+    and checkpoints; nothing is trained: a missing run is an error naming the command that makes it)."""
+    from . import compare
+
+    missing = [s for s in EXAMPLE_ARGS["seeds"] if not (EXAMPLE / "runs" / f"s{s}" / "result.json").exists()]
+    if missing:
+        raise ConfigError(f"{EXAMPLE} lacks the runs of seeds {missing}; run `lenet compare --model {EXAMPLE_MODEL} "
+                          f"--name modern-lenet --recipe exercise-relu --seeds 3 --out reports/compare-example`")
+    spec = str(ROOT / EXAMPLE_MODEL)
+    runs, costs = compare.train_module(spec, compare.load_factory(spec), out=EXAMPLE, log=lambda *a, **k: None,
+                                       **EXAMPLE_ARGS)
+    result = compare.compare_runs(runs, "modern-lenet", costs=costs)
+    summary = compare.markdown(result).split("\n## ")[0].split("\n\n", 2)[2].strip()
+    return ("```\nlenet compare --model examples/modern_lenet.py:build --name modern-lenet --recipe exercise-relu "
+            "--seeds 3 --out reports/compare-example\n```\n\n" + summary + "\n\n"
+            "The Fig. 9 table and figure with the row added: "
+            "[reports/compare-example/fig9.csv](reports/compare-example/fig9.csv), "
+            "[fig9.png](reports/compare-example/fig9.png).\n")
+
+
+BLOCKS = {"results": results_block, "compare": compare_block, "ledger": ledger_block, "ledger-lush": ledger_lush_block, "speed": speed_block,
           "speed-layered": speed_layered_block, "reproduction": reproduction_block,
           "raylocal": raylocal_block, "estimate": estimate_block, "timings": timings_block,
           "ablation": ablation_block}
