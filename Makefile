@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,ray]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[report,test,ray]'
 	$(PY) -m lenet1998.fast  # exits 1 if the C kernel does not build: the fast path is not optional here
 	touch $@
 

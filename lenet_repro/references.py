@@ -14,15 +14,18 @@ only; the rule that compares a run with them is THE VERDICT RULE in reports/verd
 
 from __future__ import annotations
 
+import csv
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # pandas builds the table from the book's CSVs (the [report] extra); reading it needs only csv
+    import pandas as pd
 
 DATA = Path(__file__).resolve().parent / "data"
 BOOK_PRINTED = DATA / "d2l_lenet_printed_results.csv"
@@ -106,12 +109,16 @@ def paper_references() -> list[Reference]:
 @lru_cache(maxsize=1)
 def book_builds() -> pd.DataFrame:
     """Distinct printed result lines of the classic recipe, one per build."""
+    import pandas as pd
+
     d = pd.read_csv(BOOK_PRINTED)
     return d.drop_duplicates(["lang", "framework", "loss", "train_acc", "test_acc", "examples_per_sec"])
 
 
 @lru_cache(maxsize=1)
 def book_plot_readings() -> pd.DataFrame:
+    import pandas as pd
+
     d = pd.read_csv(BOOK_PLOTS)
     return d.drop_duplicates(["lang", "framework", "val_acc_by_epoch"])
 
@@ -160,15 +167,21 @@ def all_references() -> list[Reference]:
 
 
 def references_frame() -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame([asdict(r) for r in all_references()])
 
 
 @lru_cache(maxsize=1)
 def load_references() -> dict[str, Reference]:
-    """The shipped table (package data), keyed by id."""
-    with resources.files("lenet_repro").joinpath("data/references.csv").open() as f:
-        df = pd.read_csv(f, keep_default_na=False)
-    return {r["id"]: Reference(**r) for r in df.to_dict("records")}
+    """The shipped table (package data), keyed by id.
+
+    Read with the csv module (each column converted to its field's type), not pandas, so that the trainers
+    and `lenet check` need no pandas (it is in the [report] extra); the values are those pandas reads."""
+    types = {f.name: {"float": float, "int": int}.get(str(f.type), str) for f in fields(Reference)}
+    with resources.files("lenet_repro").joinpath("data/references.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    return {r["id"]: Reference(**{k: types[k](v) for k, v in r.items()}) for r in rows}
 
 
 def get_reference(ref_id: str) -> Reference:

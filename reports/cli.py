@@ -66,7 +66,26 @@ def main(argv: list[str] | None = None) -> int:
         return broken_pipe()
 
 
+# the libraries of pyproject.toml's [report] extra (top-level module -> distribution): a missing one is one
+# line naming the extra, not a traceback (`pip install lenet-repro` alone installs only the core)
+REPORT_EXTRA = {"matplotlib": "matplotlib", "tabulate": "tabulate", "jinja2": "jinja2",
+                "sklearn": "scikit-learn", "statsmodels": "statsmodels"}
+
+
 def _main(argv: list[str]) -> int:
+    try:
+        return _dispatch(argv)
+    except ModuleNotFoundError as e:
+        top = (e.name or "").split(".")[0]
+        if top not in REPORT_EXTRA:
+            raise
+        print(f"lenet {argv[0] if argv else ''}: error: this needs {REPORT_EXTRA[top]}, which is not installed; "
+              f"pip install 'lenet-repro[report]' (in a clone: pip install -e '.[report]', which `make` does)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: lenet <command> [...]\n\n" + USAGE, file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2

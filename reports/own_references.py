@@ -18,12 +18,13 @@ and the data split), else one line says what differs.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from scipy import stats as sps
 
 from lenet_repro.errors import ConfigError, RecordError
@@ -32,6 +33,9 @@ from lenet_repro.references import Reference
 from .runner import Outcome
 from . import rowruns
 from .verdicts import mean_sd
+
+if TYPE_CHECKING:  # the report builds the table with pandas ([report] extra); `lenet check` reads it with csv
+    import pandas as pd
 
 PREFIX = "ours:"
 MIN_SEEDS = 3
@@ -93,6 +97,8 @@ class OwnReference:
 
 def rows(outcomes: list[Outcome], min_seeds: int = MIN_SEEDS) -> pd.DataFrame:
     """One row per experiment with >= min_seeds finished runs on the whole test set."""
+    import pandas as pd
+
     out = []
     by_exp: dict[str, list[dict]] = {}
     for o in outcomes:
@@ -147,16 +153,19 @@ def load(path: str | Path | None = None) -> dict[str, OwnReference]:
     if not path.exists():
         raise ConfigError(f"no table of our own references at {path}; run `lenet report --profile full` (it writes "
                           f"<out>/references.csv) or pass --references FILE")
+    # read with the csv module, each column converted to its Reference field's type (what pandas read):
+    # `lenet check --reference ours:...` needs no pandas
+    types = {f.name: {"float": float, "int": int}.get(str(f.type), str) for f in fields(Reference)}
     try:
-        df = pd.read_csv(path, keep_default_na=False)
-        ref_fields = [f.name for f in fields(Reference)]
+        with open(path, newline="", encoding="utf-8") as f:
+            table = list(csv.DictReader(f))
         out = {}
-        for r in df.to_dict("records"):
-            ref = Reference(**{k: r[k] for k in ref_fields})
+        for r in table:
+            ref = Reference(**{k: types[k](r[k]) for k in types})
             out[ref.id] = OwnReference(ref, r["family"], json.loads(r["config"]), int(r["n_builds"]),
                                        int(r["test_n"]), ref.source)
         return out
-    except (KeyError, TypeError, ValueError, pd.errors.ParserError) as e:
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError, csv.Error) as e:
         raise RecordError(f"{path}: not a table of our own references ({type(e).__name__}: {e}); regenerate it with "
                           f"`lenet report`") from None
 

@@ -1,5 +1,9 @@
 """The layering rule: the shared layer (lenet_repro) never imports the packages above it, and the model
-packages never import the report generator (which holds the `lenet` dispatcher, reports/cli.py)."""
+packages never import the report generator (which holds the `lenet` dispatcher, reports/cli.py).
+
+One exception, by design: the package's facade (lenet_repro/__init__.py) re-exports the public API
+(`from lenet_repro import check, pretrained`) with imports inside its module `__getattr__` only, which
+run on first use of a name, never when lenet_repro is imported (checked in a fresh interpreter below)."""
 
 import ast
 from pathlib import Path
@@ -10,9 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 ABOVE = {"lenet_repro": {"lenet1998", "modern", "reports"}, "lenet1998": {"reports"}, "modern": {"reports"}}
 
 
+FACADE = ROOT / "lenet_repro" / "__init__.py"
+
+
 def _imported_packages(path: Path) -> set[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    if path == FACADE:  # its lazy re-exports: the body of `def __getattr__` is left out
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.FunctionDef) and n.name == "__getattr__")]
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -31,3 +41,53 @@ def test_the_check_sees_an_upward_import(tmp_path):
     p = tmp_path / "m.py"
     p.write_text("def f():\n    from reports.cli import main\n")
     assert _imported_packages(p) == {"reports"}
+
+
+def test_the_facade_imports_nothing_above_until_a_name_is_used():
+    import subprocess
+    import sys
+
+    code = ("import sys, lenet_repro; above = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('lenet1998', 'modern', 'reports')); assert not above, above; "
+            "from lenet_repro import check, assert_consistent, pretrained, input_transform; "
+            "assert check is sys.modules['reports.check'].check, check; "
+            "assert pretrained is sys.modules['lenet1998.pretrained'].pretrained")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    tree = ast.parse(FACADE.read_text())
+    top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not top  # no import at module level at all
+
+
+def test_the_model_packages_import_only_torch_and_numpy():
+    """Issue 19: `import lenet1998` (and modern, and their trainers) pulls in no library of the [report] extra,
+    nor pandas or scipy."""
+    import subprocess
+    import sys
+
+    code = ("import sys, lenet1998, modern, lenet1998.train, modern.train, lenet1998.comparison.train, hubconf; "
+            "heavy = sorted(m for m in ('pandas', 'scipy', 'matplotlib', 'sklearn', 'statsmodels', 'jinja2', "
+            "'tabulate', 'ray') if m in sys.modules); assert not heavy, heavy")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_missing_report_library_is_one_line_naming_the_extra(monkeypatch, capsys):
+    import reports.cli as cli
+
+    def missing(argv):
+        raise ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib.pyplot")
+
+    monkeypatch.setattr(cli, "_dispatch", missing)
+    assert cli.main(["report"]) == cli.EXIT_ERROR != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs matplotlib" in err[0] and "lenet-repro[report]" in err[0]
+
+    def other(argv):
+        raise ModuleNotFoundError("No module named 'nosuch'", name="nosuch")
+
+    monkeypatch.setattr(cli, "_dispatch", other)
+    import pytest
+
+    with pytest.raises(ModuleNotFoundError):  # not ours to explain: a real bug stays visible
+        cli.main(["report"])

@@ -73,7 +73,11 @@ class SVM:
 def fit(x: torch.Tensor, y: torch.Tensor, degree: int = 4, C: float = 10.0, coef0: float = 1.0,
         gamma_scale: float = 1.0, cache_mb: int = 2000) -> SVM:
     """gamma = gamma_scale / D: the kernel's scale, which the paper does not give (a held-out grid)."""
-    from sklearn.svm import SVC
+    try:  # scikit-learn is an extra ([comparison] or [report]): `import lenet1998` needs only torch and numpy
+        from sklearn.svm import SVC
+    except ImportError:
+        raise ConfigError("the SVM row needs scikit-learn, which is not installed; "
+                          "pip install 'lenet-repro[comparison]' (or '.[report]' in a clone) and re-run") from None
 
     if degree < 1 or C <= 0 or gamma_scale <= 0:
         raise ConfigError(f"the SVM needs degree >= 1, C > 0 and gamma_scale > 0, got {degree}, {C} and {gamma_scale}")
