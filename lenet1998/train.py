@@ -208,7 +208,7 @@ def train_runs(specs: list[RunSpec], *, device: str = "auto", backend: str = "au
     if data is None:
         datasets.check_split("mnist", train_subset, test_subset, holdout)
     dev = engine_device(device, backend)
-    with dir_locks(dirs, "--out-dir"):
+    with dir_locks(dirs, "--out-dir"), records.replacing(dirs if overwrite else ()):
         return _train_runs(specs, dev, backend, data_root, resume, overwrite, train_subset, test_subset, holdout,
                            data, log)
 

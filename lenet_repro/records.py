@@ -37,6 +37,11 @@ def write_record(out_dir: str | os.PathLike, record: dict) -> Path:
         raise RecordError(f"run record lacks fields {missing}; this is a bug in the trainer")
     path = Path(out_dir) / RESULT_NAME
     atomic.write_json(path, record, flag="--out-dir")
+    kept = Path(out_dir) / REPLACED
+    if kept.is_dir():  # the run an --overwrite replaced: the new one is whole now
+        for p in kept.iterdir():
+            atomic.remove(p)
+        kept.rmdir()
     return path
 
 
@@ -251,18 +256,63 @@ def numbers_of(record: dict) -> dict:
     return rec
 
 
+REPLACED = ".replaced"  # inside an --out-dir: the run an unfinished --overwrite is replacing
+
+
 def claim_out_dir(out_dir, checkpoint: Path, resume: bool, overwrite: bool) -> bool:
-    """The one rule for a trainer's --out-dir: --overwrite deletes the old run's files now (no stale
-    record outlives an interruption); without --resume an existing run is an error; returns whether
-    there is a checkpoint to resume from."""
+    """The one rule for a trainer's --out-dir: without --resume an existing run is an error; --overwrite
+    moves the old run's record and checkpoint into <out-dir>/.replaced/ (a rename: no space needed) where
+    they stay until the new run's record is written (`write_record` then removes them) or, if training
+    fails, are moved back (`replacing`); so the good run is never lost to a full disk or an interruption,
+    and no stale record sits beside a new checkpoint. Returns whether there is a checkpoint to resume from."""
     from .errors import ConfigError
 
-    result = Path(out_dir) / RESULT_NAME
+    out_dir = Path(out_dir)
+    result, kept = out_dir / RESULT_NAME, out_dir / REPLACED
     if overwrite:
-        atomic.remove(result)
-        atomic.remove(checkpoint)
+        if kept.is_dir():  # an --overwrite that never finished: .replaced holds the whole run, beside it the partial one
+            atomic.remove(result)
+            atomic.remove(checkpoint)
+            return False
+        present = [p for p in (result, checkpoint) if p.exists()]
+        if present:
+            try:
+                kept.mkdir()
+                for p in present:
+                    os.replace(p, kept / p.name)
+            except OSError as e:
+                raise path_error(kept, e, writing=True, flag="--out-dir") from None
         return False
     if not resume and (checkpoint.exists() or result.exists()):
         raise ConfigError(f"{out_dir} already holds a run; pass --resume to continue (or reuse) it, "
                           f"--overwrite to start over, or choose another --out-dir")
     return checkpoint.exists()
+
+
+def _restore_replaced(out_dir: Path) -> None:
+    kept = Path(out_dir) / REPLACED
+    if not kept.is_dir():
+        return
+    for p in kept.iterdir():
+        os.replace(p, Path(out_dir) / p.name)
+    kept.rmdir()
+
+
+class replacing:
+    """`with records.replacing(dirs):` around a training under --overwrite: if it raises (a full disk, an
+    interrupt), the old runs moved aside by `claim_out_dir` are put back, over the unfinished new files."""
+
+    def __init__(self, dirs):
+        self.dirs = [Path(d) for d in dirs if d is not None]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            for d in self.dirs:
+                try:
+                    _restore_replaced(d)
+                except OSError:
+                    pass  # left in .replaced/: the next --overwrite keeps it, and so does a --resume
+        return False

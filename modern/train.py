@@ -101,7 +101,7 @@ def train(recipe: Recipe, *, seed: int = 0, device: str = "auto", data_root=None
     if out_dir is None:
         return _train(recipe, seed, dev, data_root, None, train_subset, test_subset, dry_run, resume, overwrite, log,
                       model, model_id)
-    with dir_lock(out_dir, "--out-dir"):
+    with dir_lock(out_dir, "--out-dir"), records.replacing([out_dir] if overwrite else ()):
         return _train(recipe, seed, dev, data_root, Path(out_dir), train_subset, test_subset, dry_run, resume,
                       overwrite, log, model, model_id)
 

@@ -17,6 +17,7 @@ progress: runs finished / runs to train, the elapsed time and an estimate of the
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,85 @@ def _cached(d: Path) -> dict | None:
         return None
 
 
+def _same(a, b) -> bool:
+    """Config values equal up to JSON's round trip (a tuple is read back as a list)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float))
+                                             and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+
+
+# The data sizes the plan leaves at None ("the whole set") and a record states as numbers: compared through
+# the record's final test_n instead (train_subset and holdout fix the training set the same way).
+SIZE_KEYS = ("train_subset", "test_subset", "holdout")
+
+
+def foreign(rec: dict, item: RunItem) -> str | None:
+    """Why a readable record is not the run its cache folder stands for (None if it is): another family,
+    recipe or seed, a config value that differs from the planned run's, or another number of test digits.
+
+    Keys present on one side only are not compared: records keep the config of the version that trained
+    them, and options added since (with defaults that reproduce the old behaviour) are absent from them."""
+    ex = item.experiment
+    for key, want in (("family", ex.family), ("recipe", ex.recipe), ("seed", item.seed)):
+        if rec.get(key) != want:
+            return f"its {key} is {rec.get(key)!r}, the run is {want!r}"
+    planned, got = resolved_config(item), rec.get("config") or {}
+    for k in sorted(set(planned) & set(got)):
+        if k in SIZE_KEYS and planned[k] is None:
+            continue
+        if not _same(planned[k], got[k]):
+            return f"its config has {k}={got[k]!r}, the run has {k}={planned[k]!r}"
+    want_n = item.holdout or item.test_subset or 10000  # held-out training digits replace the test set
+    test_n = (rec.get("final") or {}).get("test_n")
+    if test_n != want_n:
+        return f"it was evaluated on {test_n} digits, the run is evaluated on {want_n}"
+    return None
+
+
+def trusted(d: Path, item: RunItem) -> tuple[dict | None, str | None]:
+    """(the cached record of `item` in folder `d`, None) if there is one to trust; (None, why not) if `d`
+    holds a record that is damaged (unreadable, inconsistent) or foreign (another run's); (None, None) if it
+    holds none."""
+    if not (Path(d) / records.RESULT_NAME).exists() and not (Path(d) / records.RESULT_NAME).is_symlink():
+        return None, None
+    try:
+        rec = records.read_record(d)
+    except LenetError as e:
+        return None, f"damaged ({str(e).splitlines()[0][:200]})"
+    why = foreign(rec, item)
+    return (None, f"foreign: {why}") if why else (rec, None)
+
+
+SET_ASIDE = "set-aside"
+
+
+def set_aside(out: Path, d: Path, why: str, log=print) -> Path:
+    """Move run folder `d` (all of it: record, checkpoint, log) to <out>/set-aside/<its path under runs>/<time>/,
+    never deleting anything, and say so in one line; the run is then trained again in an empty folder."""
+    out, d = Path(out), Path(d)
+    try:
+        rel = d.resolve().relative_to((out / "runs").resolve())
+    except ValueError:
+        rel = Path(d.name)
+    dest = out / SET_ASIDE / rel / time.strftime("%Y%m%dT%H%M%S")
+    n = 0
+    while dest.exists():
+        n += 1
+        dest = dest.with_name(f"{dest.name.split('.')[0]}.{n}")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(d, dest)
+    except OSError as e:
+        from lenet_repro.errors import path_error
+
+        raise path_error(dest, e, writing=True, fix=f"move {d} away by hand; its record is {why}") from None
+    log(f"set aside {d} -> {dest}: its record is {why}; the run is trained again")
+    return dest
+
+
 def other_build(rec: dict) -> str | None:
     """The numeric build of a faithful fast-path record (or a Fig. 9 network's, layered kernel) when it is
     not this one's, else None: such a record is not reused by a run that trains (the same seed computes
@@ -178,22 +258,22 @@ def _discard(d: Path) -> None:
 def unique_items(plan: list[RunItem], out: Path, prefer=None) -> tuple[list[RunItem], list[tuple[RunItem, Path]]]:
     """Identical runs requested by two experiments (e.g. the ablation baseline at full length and the
     headline faithful run) are trained once and shared: (the unique items, (item, dir of its twin)).
-    The twin that is trained (or read) is the first in plan order -- or, with `prefer(dir) -> bool`, the
-    first whose folder `prefer` accepts (one that already holds a usable record)."""
+    The twin that is trained (or read) is the first in plan order -- or, with `prefer(dir, item) -> bool`,
+    the first whose folder `prefer` accepts (one that already holds a usable record)."""
     groups: dict[tuple, list[RunItem]] = {}
     for it in plan:
         key = (it.experiment.family, it.experiment.recipe, records.config_hash(resolved_config(it)), it.seed)
         groups.setdefault(key, []).append(it)
     unique, shared = [], []
     for items in groups.values():
-        rep = next((it for it in items if prefer and prefer(run_dir(out, it))), items[0])
+        rep = next((it for it in items if prefer and prefer(run_dir(out, it), it)), items[0])
         unique.append(rep)
         shared += [(it, run_dir(out, rep)) for it in items if it is not rep]
     return unique, shared
 
 
-def _usable(d: Path) -> bool:
-    rec = _cached(d)
+def _usable(d: Path, item: RunItem) -> bool:
+    rec, _ = trusted(d, item)
     return rec is not None and not other_build(rec)
 
 
@@ -220,7 +300,13 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
     stale = 0
     for it in unique:
         d = run_dir(out, it)
-        rec = _cached(d)
+        rec, why = trusted(d, it)
+        if why is not None:
+            if readonly:
+                log(f"not used: {d}: its record is {why}; `lenet report` without --no-train sets it aside and "
+                    f"trains the run again")
+            else:
+                set_aside(out, d, why, log=log)
         if rec is not None and not readonly and other_build(rec):
             stale += 1
             _discard(d)  # made by another numeric build: train it again with this one

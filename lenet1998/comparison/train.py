@@ -71,7 +71,7 @@ def train(name: str, *, options: dict | None = None, seed: int = 0, data_root=No
     config = config_of(row, opts, train_subset, test_subset, holdout)
     if out_dir is None:
         return _train(row, opts, config, seed, data_root, None, False, log)
-    with dir_lock(out_dir, "--out-dir"):
+    with dir_lock(out_dir, "--out-dir"), records.replacing([out_dir] if overwrite else ()):
         out = Path(out_dir)
         has_checkpoint = records.claim_out_dir(out, out / CHECKPOINT, resume, overwrite)
         if resume and (out / records.RESULT_NAME).exists():
