@@ -87,6 +87,10 @@ CONTRADICTIONS = (
     "The larger two-hidden-layer net: the text says 28x28-1000-150-10, Figs. 9, 11 and 12 say 500-150, and Fig. "
     "12's 469k variables are 500-150's 469,160 (1000-150 has 936,660). Reading taken: 28x28-500-150-10.",
     "RS-SVM poly 5: 1.0 % in Fig. 9, 1.1 % in the text. Not reproduced (below), so no reading is needed.",
+    "LeNet-5's cost: Fig. 11 gives 401k multiply-adds, Sec. II-B 340,908 connections (one multiply-add each) and "
+    "Fig. 12 60k variables. Reading taken: Sec. II-B's count, which the network built here reproduces layer by layer "
+    "(lenet1998/model.py PAPER_COUNTS); the paper does not say what its 401k adds (the RBF's 840 connections and the "
+    "squashing functions do not make up 60k).",
     "LeNet-1's 20 of 48 H2-H3 connections ([35]) are not listed; an assumed table (convnets.LENET1_H3_TABLE) "
     "gives exactly [35]'s 2,578 parameters and 98,442 connections. LeNet-4's C3 table is not given either "
     "(convnets.LENET4_C3_TABLE, 3 maps each).",

@@ -163,6 +163,32 @@ def bar_chart(outcomes: list[Outcome], path: Path, extra: tuple[str, dict] | Non
         return _save(fig, path)
 
 
+def _costs(rec: dict) -> tuple[int | None, int | None]:
+    """(multiply-adds per recognition, stored variables) of a row's fitted model: from the comparison record
+    (counted from the fitted model when it was trained), or for LeNet-5 (the faithful records) from the
+    network its config builds -- one multiply-add per connection (Sec. II-B's count) and its parameters."""
+    if rec["family"] == "comparison":
+        return rec["final"].get("multiply_adds"), rec["final"].get("parameters")
+    if rec["family"] != "lenet1998":
+        return None, None
+    from dataclasses import fields
+
+    from lenet1998.config import LeNet5Config
+    from lenet1998.model import LeNet5
+
+    known = {f.name for f in fields(LeNet5Config)}
+    net = LeNet5(LeNet5Config.from_dict({k: v for k, v in rec["config"].items() if k in known}))
+    return sum(c for _, c in net.layer_counts().values()), net.num_parameters()
+
+
+def _ratio(ours: int | None, paper_k) -> str:
+    """ours / the paper's (in thousands), flagged when they differ by more than 10 %."""
+    if ours is None or not paper_k:
+        return "-"
+    r = ours / (float(paper_k) * 1000)
+    return f"{r:.2f}" + (" (> 10 % off)" if abs(r - 1) > 0.10 else "")
+
+
 def costs_table(outcomes: list[Outcome]) -> pd.DataFrame:
     """Figs. 10-12: rejection, multiply-adds and variables, ours beside the paper's, for every row that
     has either."""
@@ -175,13 +201,16 @@ def costs_table(outcomes: list[Outcome]) -> pd.DataFrame:
             continue
         fam = recs[0]["family"] if recs else None
         rej = [x["final"]["reject_for_0_5"] for x in recs if fam == "comparison"]
+        macs, params = _costs(recs[0]) if recs else (None, None)
         row = {"classifier": get_reference(r.reference).note,
                "Fig. 10 paper %": p.get("reject_pct") or "-",
                "Fig. 10 ours %": (f"{mean_sd(rej)[0]:.1f}" if rej else "-"),
                "Fig. 11 paper (k)": p.get("multiply_adds_k") or "-",
-               "Fig. 11 ours (k)": (f"{recs[0]['final']['multiply_adds'] / 1000:,.1f}" if fam == "comparison" else "-"),
+               "Fig. 11 ours (k)": f"{macs / 1000:,.1f}" if macs is not None else "-",
+               "Fig. 11 ours / paper": _ratio(macs, p.get("multiply_adds_k")),
                "Fig. 12 paper (k)": p.get("variables_k") or "-",
-               "Fig. 12 ours (k)": (f"{recs[0]['final']['parameters'] / 1000:,.1f}" if fam == "comparison" else "-"),
+               "Fig. 12 ours (k)": f"{params / 1000:,.1f}" if params is not None else "-",
+               "Fig. 12 ours / paper": _ratio(params, p.get("variables_k")),
                "note": p.get("note") or ""}
         rows.append(row)
     return pd.DataFrame(rows)

@@ -191,3 +191,17 @@ def test_fig6_points_group_the_runs_by_training_set_size_with_the_papers_60k_poi
     assert set(t[t["training digits"] == "60,000"]["paper %"]) == {"0.95", "0.35"}
     assert (t[t["training digits"] == "15,000"]["paper %"] == "not in the text").all()
     assert fig6.figure(outs, tmp_path / "f.png").stat().st_size > 1000 and fig6.figure([], tmp_path / "g.png") is None
+
+
+def test_lenet5_costs_are_sec_2b_counts_and_the_ratio_flags_beyond_10_percent():
+    """Figs. 11-12 for the faithful rows: one multiply-add per connection (340,908) and 60,000 parameters,
+    from the network the record's config builds; the paper's 401k is 0.85 of it, flagged."""
+    import json
+
+    from reports.comparison_report import _costs, _ratio
+
+    full = Path(__file__).resolve().parent.parent / "reports" / "full"
+    rec = json.loads(next(full.glob("runs/faithful/lenet5-1998/s0-*/result.json")).read_text())
+    assert _costs(rec) == (340_908, 60_000)
+    assert _ratio(340_908, "401") == "0.85 (> 10 % off)" and _ratio(60_000, "60") == "1.00"
+    assert _ratio(109_000, "100") == "1.09" and _ratio(None, "60") == "-" and _ratio(5, "") == "-"
