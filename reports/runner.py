@@ -161,8 +161,9 @@ def _same(a, b) -> bool:
                                              and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
 
 
-# The data sizes the plan leaves at None ("the whole set") and a record states as numbers: compared through
-# the record's final test_n instead (train_subset and holdout fix the training set the same way).
+# The data sizes: a record states the sizes it used (the held-out digits taken off the training set, its
+# evaluation split's size as test_subset) where the plan may say None ("the whole set"): they are compared
+# through the record's final test_n and train_n instead.
 SIZE_KEYS = ("train_subset", "test_subset", "holdout")
 
 
@@ -178,14 +179,17 @@ def foreign(rec: dict, item: RunItem) -> str | None:
             return f"its {key} is {rec.get(key)!r}, the run is {want!r}"
     planned, got = resolved_config(item), rec.get("config") or {}
     for k in sorted(set(planned) & set(got)):
-        if k in SIZE_KEYS and planned[k] is None:
-            continue
+        if k in SIZE_KEYS:
+            continue  # recorded as the sizes used (held-out digits come off the training set): checked below
         if not _same(planned[k], got[k]):
             return f"its config has {k}={got[k]!r}, the run has {k}={planned[k]!r}"
     want_n = item.holdout or item.test_subset or 10000  # held-out training digits replace the test set
     test_n = (rec.get("final") or {}).get("test_n")
     if test_n != want_n:
         return f"it was evaluated on {test_n} digits, the run is evaluated on {want_n}"
+    train_n = (rec.get("final") or {}).get("train_n")
+    if train_n is not None and item.train_subset is not None and train_n != item.train_subset - (item.holdout or 0):
+        return f"it was trained on {train_n} digits, the run on {item.train_subset - (item.holdout or 0)}"
     return None
 
 

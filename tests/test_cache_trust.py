@@ -80,6 +80,18 @@ def test_a_damaged_and_a_foreign_record_are_set_aside_and_trained_again(tmp_path
 
 
 @pytest.mark.data
+def test_a_held_out_run_is_reused_as_it_was_recorded(tmp_path):
+    """A held-out run records its evaluation split's size as test_subset: that is not a foreign record."""
+    plan = build_plan("smoke", only="j-sweep/j=10")
+    assert plan[0].holdout and plan[0].test_subset and plan[0].holdout != plan[0].test_subset
+    run_plan(plan, tmp_path, log=lambda s: None)
+    lines = []
+    (o,) = run_plan(plan, tmp_path, log=lines.append)
+    assert o.cached and not any(ln.startswith("set aside") for ln in lines)
+    assert not (tmp_path / SET_ASIDE).exists()
+
+
+@pytest.mark.data
 def test_overwrite_keeps_the_good_run_until_the_new_one_is_whole(tmp_path, monkeypatch):
     """A full disk when the new record is written: the old record and checkpoint are back, byte for byte."""
     from lenet1998.comparison.train import train
