@@ -7,6 +7,7 @@ known schema version with a one-line RecordError.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -298,21 +299,14 @@ def _restore_replaced(out_dir: Path) -> None:
     kept.rmdir()
 
 
-class replacing:
+@contextlib.contextmanager
+def replacing(dirs):
     """`with records.replacing(dirs):` around a training under --overwrite: if it raises (a full disk, an
     interrupt), the old runs moved aside by `claim_out_dir` are put back, over the unfinished new files."""
-
-    def __init__(self, dirs):
-        self.dirs = [Path(d) for d in dirs if d is not None]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            for d in self.dirs:
-                try:
-                    _restore_replaced(d)
-                except OSError:
-                    pass  # left in .replaced/: the next --overwrite keeps it, and so does a --resume
-        return False
+    try:
+        yield
+    except BaseException:
+        for d in dirs:
+            with contextlib.suppress(OSError):  # else left in .replaced/: the next --overwrite keeps it
+                _restore_replaced(Path(d))
+        raise

@@ -17,6 +17,7 @@ progress: runs finished / runs to train, the elapsed time and an estimate of the
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -144,21 +145,10 @@ def run_dir(out: Path, item: RunItem) -> Path:
     return Path(out) / "runs" / item.experiment.id / f"s{item.seed}-{records.config_hash(resolved_config(item))}"
 
 
-def _cached(d: Path) -> dict | None:
-    try:
-        return records.read_record(d)
-    except LenetError:
-        return None
-
-
-def _same(a, b) -> bool:
-    """Config values equal up to JSON's round trip (a tuple is read back as a list)."""
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                                             and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+def _as_recorded(v):
+    """A config value as a run record holds it: through JSON, as lenet_repro.records writes it (a tuple
+    comes back as a list)."""
+    return json.loads(json.dumps(v, default=str))
 
 
 # The data sizes: a record states the sizes it used (the held-out digits taken off the training set, its
@@ -181,7 +171,7 @@ def foreign(rec: dict, item: RunItem) -> str | None:
     for k in sorted(set(planned) & set(got)):
         if k in SIZE_KEYS:
             continue  # recorded as the sizes used (held-out digits come off the training set): checked below
-        if not _same(planned[k], got[k]):
+        if _as_recorded(planned[k]) != got[k]:
             return f"its config has {k}={got[k]!r}, the run has {k}={planned[k]!r}"
     want_n = item.holdout or item.test_subset or 10000  # held-out training digits replace the test set
     test_n = (rec.get("final") or {}).get("test_n")
@@ -276,11 +266,6 @@ def unique_items(plan: list[RunItem], out: Path, prefer=None) -> tuple[list[RunI
     return unique, shared
 
 
-def _usable(d: Path, item: RunItem) -> bool:
-    rec, _ = trusted(d, item)
-    return rec is not None and not other_build(rec)
-
-
 def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=None, jobs: int = 1,
              retries: int = 1, readonly: bool = False, engine: str = "local", address: str | None = None,
              log=print) -> list[Outcome]:
@@ -300,11 +285,19 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
         raise ConfigError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     out = Path(out)
     todo_modern, todo_1998, todo_cmp, outcomes = [], [], [], []
-    unique, shared = unique_items(plan, out, prefer=_usable)
+    checked: dict[str, tuple[dict | None, str | None]] = {}  # run folder -> trusted(): each record read once
+
+    def check(d: Path, it: RunItem) -> tuple[dict | None, str | None]:
+        if str(d) not in checked:
+            checked[str(d)] = trusted(d, it)
+        return checked[str(d)]
+
+    unique, shared = unique_items(plan, out, prefer=lambda d, it: (check(d, it)[0] is not None
+                                                                   and not other_build(check(d, it)[0])))
     stale = 0
     for it in unique:
         d = run_dir(out, it)
-        rec, why = trusted(d, it)
+        rec, why = check(d, it)
         if why is not None:
             if readonly:
                 log(f"not used: {d}: its record is {why}; `lenet report` without --no-train sets it aside and "
