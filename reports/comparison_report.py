@@ -321,7 +321,9 @@ def choices(outcomes: list[Outcome]) -> dict[tuple[str, str], object]:
         cands = [r for r in ran if not r["failed"] and not math.isnan(r["heldout"])]  # a failed seed disqualifies
         if len(ran) != len(comparison.GRIDS[key[0]][key[1]]):
             continue
-        if key[1] in comparison.STEP_SIZE_OPTIONS:
+        if key[1] in comparison.READING_OPTIONS:  # THE INPUT READING: the MNIST page's, shown beside the others
+            chosen[key] = ROWS[key[0]].options[key[1]]
+        elif key[1] in comparison.STEP_SIZE_OPTIONS:
             value = step_size_choice(ran)[0]
             if value is not None:
                 chosen[key] = value
@@ -343,6 +345,11 @@ def holdout_table(outcomes: list[Outcome]) -> pd.DataFrame:
         ran = [r for r in rows if (r["row"], r["option"]) == key]
         if len(ran) == len(comparison.GRIDS[key[0]][key[1]]):
             notes.update({(key[0], key[1], v): w for v, w in step_size_choice(ran)[1].items()})
+    for r in rows:
+        if r["option"] in comparison.READING_OPTIONS:
+            page = ROWS[r["row"]].options[r["option"]] == r["value"]
+            notes[(r["row"], r["option"], r["value"])] = ("the MNIST page's preprocessing column (THE INPUT READING)"
+                                                          if page else "shown beside the page's (not chosen)")
     out = []
     for r in sorted(rows, key=lambda r: (list(ROWS).index(r["row"]), r["option"], r["order"])):
         pick = chosen.get((r["row"], r["option"]))
@@ -355,7 +362,7 @@ def holdout_table(outcomes: list[Outcome]) -> pd.DataFrame:
                     "held-out error %": "-" if math.isnan(r["heldout"]) else f"{r['heldout']:.2f}", "seeds": r["seeds"],
                     "failed seeds (disqualified)": r["failed"] or "-",
                     "largest pass-1 step": "-" if r.get("pass1_step") is None else f"{r['pass1_step']:.3g}",
-                    "step-size rule": notes.get((r["row"], r["option"], r["value"]), "-"),
+                    "rule note": notes.get((r["row"], r["option"], r["value"]), "-"),
                     "chosen": "yes" if pick == r["value"] else "", "default in rows.py": "yes" if default == r["value"] else ""})
     return pd.DataFrame(out)
 

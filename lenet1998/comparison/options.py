@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from lenet_repro.errors import ConfigError
 
 from . import pairwise, pca_quadratic
+from .rows import INPUT_VERSIONS
+from .virtual_svm import TRANSFORMS
 
 N_TRAIN = 60_000  # MNIST's training digits: the most any count of training patterns can be
 RIDGE_MAX = 1e9  # a larger ridge only pushes every weight to 0 (and a relative one overflows)
@@ -106,6 +108,21 @@ def _ridge(meaning: str, positive: bool = False) -> OptionSpec:
     return OptionSpec(float, meaning, 0.0, RIDGE_MAX, low_open=positive)
 
 
+INPUT = OptionSpec(str, "the input version the row trains and is tested on (rows.py: its default is the MNIST web "
+                        "page's preprocessing column)", choices=INPUT_VERSIONS)
+
+
+def _svm_kernel() -> dict[str, OptionSpec]:
+    return {
+        "degree": OptionSpec(int, "the polynomial kernel's degree", 1, 10),
+        "C": OptionSpec(float, "the soft-margin penalty", 0.0, 1e9, low_open=True),
+        "coef0": OptionSpec(float, "the kernel's constant term (>= 0 keeps the kernel positive "
+                                   "semi-definite)", 0.0, 1e6),
+        "gamma_scale": OptionSpec(float, "gamma = gamma_scale / the input's values per image", 0.0, 1e6,
+                                  low_open=True),
+    }
+
+
 # option -> spec, per classifier: the module of the row's fit function (or "network")
 SPECS: dict[str, dict[str, OptionSpec]] = {
     "linear": {  # linear.py: least squares of +-1 targets
@@ -115,6 +132,7 @@ SPECS: dict[str, dict[str, OptionSpec]] = {
         "ridge": _ridge("the ridge term of each unit's least-squares fit; 0 = plain least squares"),
         "unit": OptionSpec(str, "each unit's output in the votes: raw (linear) or squashed by tanh",
                            choices=pairwise.UNITS),
+        "input": INPUT,
     },
     "knn": {  # knn.py
         "k": OptionSpec(int, "the number of nearest training images that vote", 1, counts_training=True),
@@ -148,14 +166,13 @@ SPECS: dict[str, dict[str, OptionSpec]] = {
         "spring": OptionSpec(float, "the spring term that keeps the two-sided distance's 14 x 14 system "
                                     "solvable", 0.0, 1e6, low_open=True),
     },
-    "svm": {  # svm.py (scikit-learn's SVC): kernel (gamma u.v + coef0)^degree
-        "degree": OptionSpec(int, "the polynomial kernel's degree", 1, 10),
-        "C": OptionSpec(float, "the soft-margin penalty", 0.0, 1e9, low_open=True),
-        "coef0": OptionSpec(float, "the kernel's constant term (>= 0 keeps the kernel positive "
-                                   "semi-definite)", 0.0, 1e6),
-        "gamma_scale": OptionSpec(float, "gamma = gamma_scale / the input's values per image", 0.0, 1e6,
-                                  low_open=True),
-    },
+    "svm": {**_svm_kernel(), "input": INPUT},  # svm.py (scikit-learn's SVC): kernel (gamma u.v + coef0)^degree
+    "reduced_set": {**_svm_kernel(),  # reduced_set.py: ten one-vs-rest SVMs, each replaced by its reduced set
+                    "multiply_adds": OptionSpec(int, "the multiply-adds per recognition the reduced sets may cost "
+                                                     "(vectors per classifier = this // (10 x pixels))", 1, 10**9)},
+    "virtual_svm": {**_svm_kernel(),  # virtual_svm.py: ten one-vs-rest SVMs, refitted on virtual support vectors
+                    "transforms": OptionSpec(str, "the copies made of each support vector for the second fit",
+                                             choices=TRANSFORMS)},
     "network": {  # train.py: online SDLM on the layered kernel (convnets.py), readouts, boosting.py
         "passes": OptionSpec(int, "passes of online SDLM through the training patterns", 1, 1000),
         "distortions": OptionSpec(bool, "draw each pass's patterns from LeNet-5's pool of distorted copies"),
@@ -245,9 +262,9 @@ def check_data(row, opts: dict, labels) -> None:
         raise ConfigError(f"option per_class={opts['per_class']} of row {row.name!r} needs that many training digits "
                           f"of every class, but class {counts.index(min(counts))} has {min(counts)}; lower per_class "
                           f"or train on more digits (--train-subset)")
-    if kind == "svm" and min(counts) == 0:
-        raise ConfigError(f"row {row.name!r} needs training digits of all ten classes (its one-vs-one scores "
-                          f"cover the 45 pairs), but class {counts.index(0)} has none; train on more digits "
+    if kind in ("svm", "reduced_set", "virtual_svm") and min(counts) == 0:
+        raise ConfigError(f"row {row.name!r} needs training digits of all ten classes (its one-vs-one or "
+                          f"one-vs-rest classifiers cover every class), but class {counts.index(0)} has none; train on more digits "
                           f"(--train-subset)")
 
 

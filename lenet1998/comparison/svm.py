@@ -14,7 +14,7 @@ scaled below one vote, so that Fig. 10 can reject on them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -86,3 +86,96 @@ def fit(x: torch.Tensor, y: torch.Tensor, degree: int = 4, C: float = 10.0, coef
             cache_size=cache_mb)
     m.fit(x.double().numpy(), y.numpy())
     return SVM(m, degree, g, coef0)
+
+
+# ---- one-vs-rest (the paper's setting for the SVM rows it cites: ten binary classifiers) -----------------
+
+@dataclass
+class Expansion:
+    """One binary classifier as a kernel expansion: f(x) = sum_a coef_a K(vectors_a, x) + bias, > 0 for
+    the class. vectors (m, D) float64, coef (m,) float64."""
+    vectors: torch.Tensor
+    coef: torch.Tensor
+    bias: float
+
+    def decision(self, x: torch.Tensor, degree: int, gamma: float, coef0: float, chunk: int = 2000) -> torch.Tensor:
+        """(N, D) -> (N,) float64."""
+        out = [kernel(x[i:i + chunk], self.vectors, degree, gamma, coef0) @ self.coef + self.bias
+               for i in range(0, len(x), chunk)]
+        return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64)
+
+    def state(self) -> dict:
+        return {"vectors": self.vectors, "coef": self.coef, "bias": torch.tensor(self.bias, dtype=torch.float64)}
+
+    @staticmethod
+    def from_state(s: dict) -> "Expansion":
+        return Expansion(s["vectors"].double(), s["coef"].double(), float(s["bias"]))
+
+
+@dataclass
+class OneVsRest:
+    """Ten binary classifiers, class c against the nine others; the prediction is the largest decision value
+    and the scores are the decision values themselves (Fig. 10 rejects on the gap between the top two)."""
+    machines: list[Expansion]
+    degree: int
+    gamma: float
+    coef0: float
+    details: dict = field(default_factory=dict)  # what the record keeps of the fit (sizes, residuals)
+    first: "OneVsRest | None" = None  # the machine before the reduced set / the second fit (its error recorded)
+
+    @property
+    def parameters(self) -> int:  # stored: every classifier's vectors, coefficients and bias (Fig. 12)
+        return int(sum(m.vectors.numel() + m.coef.numel() + 1 for m in self.machines))
+
+    @property
+    def multiply_adds(self) -> int:  # a dot product with every classifier's every vector (Fig. 11)
+        return int(sum(m.vectors.numel() for m in self.machines))
+
+    @property
+    def vectors(self) -> int:
+        return int(sum(len(m.coef) for m in self.machines))
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:  # (N, D) -> (N, 10)
+        return torch.stack([m.decision(x.double(), self.degree, self.gamma, self.coef0) for m in self.machines], 1)
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scores(x).argmax(1)
+
+
+def fit_binary(x: torch.Tensor, positive: torch.Tensor, degree: int, gamma: float, coef0: float, C: float,
+               cache_mb: int = 2000) -> Expansion:
+    """libsvm's SMO (scikit-learn's SVC) on one binary problem: `positive` (N,) bool, x (N, D) float64."""
+    from sklearn.svm import SVC
+
+    if bool(positive.all()) or not bool(positive.any()):
+        raise ConfigError("a binary SVM needs patterns of both sides; train on more digits (--train-subset)")
+    m = SVC(kernel="poly", degree=degree, gamma=gamma, coef0=coef0, C=C, cache_size=cache_mb)
+    m.fit(x.double().numpy(), positive.numpy().astype("int64"))  # classes_ = [0, 1]: > 0 favours the class
+    return Expansion(torch.from_numpy(m.support_vectors_.copy()), torch.from_numpy(m.dual_coef_[0].copy()),
+                     float(m.intercept_[0]))
+
+
+def fit_one_vs_rest(x: torch.Tensor, y: torch.Tensor, degree: int, gamma: float, coef0: float, C: float,
+                    stage=None) -> list[Expansion]:
+    """The ten binary SVMs, class by class. `stage` (a Stage, or None) keeps each finished classifier so that
+    an interrupted fit resumes where it stopped (the same classifiers: libsvm is deterministic)."""
+    out = []
+    for c in range(10):
+        key = f"ovr{c}"
+        done = stage.get(key) if stage is not None else None
+        if done is None:
+            e = fit_binary(x, y == c, degree, gamma, coef0, C)
+            if stage is not None:
+                stage.put(key, e.state())
+        else:
+            e = Expansion.from_state(done)
+        out.append(e)
+    return out
+
+
+def require_sklearn(row: str) -> None:
+    try:  # scikit-learn is an extra ([comparison] or [report]): `import lenet1998` needs only torch and numpy
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise ConfigError(f"the {row} row needs scikit-learn, which is not installed; "
+                          "pip install 'lenet-repro[comparison]' (or '.[report]' in a clone) and re-run") from None

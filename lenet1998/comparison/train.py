@@ -25,7 +25,7 @@ from lenet_repro.lock import dir_lock
 
 from . import options as option_specs
 from .rejection import reject_rate
-from .rows import ROWS, Row, features, get_row
+from .rows import ROWS, Row, features, fit_options, get_row, input_of
 from .rows import summary as row_summary
 
 REJECT_TARGET = 0.5  # Fig. 10: % rejected to reach 0.5 % error
@@ -44,7 +44,7 @@ def resolve_options(row: Row, overrides: dict, n_train: int | None = None) -> di
 def config_of(row: Row, opts: dict, train_subset: int | None, test_subset: int | None,
               holdout: int | None) -> dict:
     """A run's config as its record holds it (and the report's cache key)."""
-    cfg = {"row": row.name, "input": row.input, "options": opts, "train_subset": train_subset,
+    cfg = {"row": row.name, "input": input_of(row, opts), "options": opts, "train_subset": train_subset,
            "test_subset": test_subset, "holdout": holdout}
     if row.network:
         cfg["net"] = row.network
@@ -99,11 +99,21 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
         return _train_network(row, opts, config, seed, xtr, ytr, xte, yte, out, has_checkpoint, started, t0, log)
     option_specs.check_data(row, opts, ytr)  # before the fit: nothing the fit would stumble on reaches it
     t_in = time.time()
-    ftr, fte = features(xtr, row.input), features(xte, row.input)  # (N, D) float64
+    version = input_of(row, opts)
+    ftr, fte = features(xtr, version), features(xte, version)  # (N, D) float64
     input_seconds = time.time() - t_in
     torch.manual_seed(seed)
     t_fit = time.time()
-    model = row.fit(ftr, ytr, **({**opts, "seed": seed} if row.stochastic else opts))
+    kw = fit_options(opts)
+    if row.stochastic:
+        kw["seed"] = seed
+    if row.staged:  # a long fit: its finished pieces in the checkpoint, resumed from there (stage.py)
+        from .stage import Stage
+
+        kw["stage"] = Stage(out / CHECKPOINT if out is not None else None, config, seed, has_checkpoint)
+        if kw["stage"].done:
+            log(f"{row.name} s{seed}: resuming the fit after {', '.join(kw['stage'].done)} ({out / CHECKPOINT})")
+    model = row.fit(ftr, ytr, **kw)
     fit_seconds = time.time() - t_fit
     t_eval = time.time()
     scores = model.scores(fte)  # (N, 10)
@@ -116,6 +126,14 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
     if row.train_error:
         tm = int((model.predict(ftr) != ytr).sum())
         final.update(train_error=100.0 * tm / len(ytr), train_misses=tm, train_n=len(ytr))
+    else:
+        final.update(train_n=len(ytr))
+    if getattr(model, "details", None):  # what a staged fit keeps of itself (svm.OneVsRest)
+        final["fit"] = model.details
+    if getattr(model, "first", None) is not None:  # the machine before its reduced set / second fit
+        first_missed = int((model.first.predict(fte) != yte).sum())
+        final.update(first_stage_test_error=100.0 * first_missed / len(yte),
+                     first_stage_multiply_adds=model.first.multiply_adds)
     eval_seconds = time.time() - t_eval
     log(f"{row.name}: test error {final['test_error']:.2f} % ({len(missed)} misses of {len(yte)}), "
         f"{final['reject_for_0_5']:.1f} % rejected for 0.5 % error, {model.parameters:,} variables; "
