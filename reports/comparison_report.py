@@ -298,8 +298,10 @@ def step_size_choice(ran: list[dict]) -> tuple[object | None, dict]:
     better = []
     for r, t, p in zip(later, tests, adj):
         gain = t is not None and resolved(p) and t.diff < 0
+        word = "a resolved gain" if gain else ("worse, beyond noise" if t is not None and resolved(p)
+                                                else "not resolved")
         why[r["value"]] = (f"{t.diff:+.2f} points vs {first['value']} on {t.n} seeds, Holm p {format_p(p)}: "
-                           f"{'a resolved gain' if gain else 'not a resolved gain'}") if t else "no common seeds"
+                           f"{word}") if t else "no common seeds"
         if gain:
             better.append(r)
     if better:

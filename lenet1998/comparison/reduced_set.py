@@ -16,8 +16,8 @@ solve K_zz beta = K_zx a (`best_beta`), which leaves rho*(Z) = a^T K_xx a - k^T 
 Burges' two phases:
   1. greedy (`phase1`): the z_a one at a time, each maximising (R . Phi(z))^2 / ||Phi(z)||^2, the part of
      the current residual R = Psi - sum_{b<a} beta_b Phi(z_b) that one vector can take (a non-convex search:
-     started at the support vector that scores best, then L-BFGS); after each new vector every beta is
-     re-solved;
+     started at the support vector that scores best, then L-BFGS; a search that gains nothing or lands on
+     an earlier vector keeps its start); after each new vector every beta is re-solved;
   2. joint (`phase2`): all the z_a at once by L-BFGS on rho*(Z) (beta eliminated).
 The classifier's bias is kept. The decision value sum_a beta_a K(z_a, x) + b costs m dot products of D
 pixels, so the paper's 650,000 multiply-adds allow m = 650,000 // (10 x D) vectors per classifier (82 on
@@ -42,6 +42,7 @@ PAPER_MULTIPLY_ADDS = 650_000  # Fig. 11 / Sec. III-C.11
 PHASE1_ITERATIONS = 30  # L-BFGS iterations per greedy vector (each a few kernel rows)
 PHASE2_ITERATIONS = 200  # L-BFGS iterations of the joint search over all vectors
 JITTER = 1e-10  # K_zz + JITTER * mean(diag) I: two vectors that meet keep the solve defined
+COND_MAX = 1e10  # a greedy vector that leaves K_zz worse conditioned than this has met an earlier one
 
 
 def vectors_per_classifier(multiply_adds: int, dim: int, classes: int = 10) -> int:
@@ -82,6 +83,11 @@ def _lbfgs(params: torch.Tensor, loss_fn, iterations: int) -> torch.Tensor:
     return p.detach()
 
 
+def _ill(z: torch.Tensor, kp: tuple) -> bool:
+    """Are the vectors' feature-space images nearly dependent (two vectors met)? K_zz's condition number."""
+    return float(torch.linalg.cond(kernel(z, z, *kp))) > COND_MAX
+
+
 def phase1(x: torch.Tensor, a: torch.Tensor, m: int, kp: tuple, iterations: int = PHASE1_ITERATIONS
            ) -> tuple[torch.Tensor, torch.Tensor]:
     """Burges' greedy phase: (Z (m, D), beta (m,)) for Psi = sum_i a_i Phi(x_i)."""
@@ -98,7 +104,10 @@ def phase1(x: torch.Tensor, a: torch.Tensor, m: int, kp: tuple, iterations: int 
             r = kernel(zz, x, *kp) @ a - (kernel(zz, z_prev, *kp) @ beta if zs else 0.0)
             return -(r ** 2).sum() / kernel(zz, zz, *kp).squeeze()
 
-        zs.append(_lbfgs(start, gain, iterations))
+        z = _lbfgs(start, gain, iterations)
+        if not float(gain(z)) <= float(gain(start)) or _ill(torch.stack(zs + [z]), kp):
+            z = start  # the search ran off (no gain, or onto an earlier vector): keep its start, a support vector
+        zs.append(z)
         beta = best_beta(torch.stack(zs), x, a, kp)
     return torch.stack(zs), beta
 
