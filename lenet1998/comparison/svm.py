@@ -8,8 +8,10 @@ scikit-learn's SVC (libsvm's SMO) fits it: writing an SMO solver by hand would b
 of a well-known algorithm. Readings taken (unstated in the paper): the kernel
 K(u, v) = (gamma u.v + coef0)^degree on pixels in [0, 1] with gamma = gamma_scale / D (1 / D is
 scikit-learn's "auto"; the scale is chosen on held-out digits, reports/comparison.py), coef0 = 1, degree 4, C = 10, one-vs-one over the 45 class
-pairs (libsvm's multiclass scheme; scores = the vote counts plus the summed pairwise decision values
-scaled below one vote, so that Fig. 10 can reject on them).
+pairs (libsvm's multiclass scheme: the prediction = the most votes, ties to the summed pairwise decision
+values); Fig. 10's score = the decision value of the classifier between the two top candidates
+(`SVM.scores`). The one-vs-rest machine below (ten binary classifiers, the paper's setting) serves the
+RS-SVM and V-SVM rows; its score is the ten decision values.
 """
 
 from __future__ import annotations
@@ -54,7 +56,9 @@ class SVM:
 
         return torch.from_numpy(np.asarray(self.model.decision_function(x.double().numpy()), dtype=np.float64))
 
-    def scores(self, x: torch.Tensor) -> torch.Tensor:
+    def ranking(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """((N, 10) libsvm's votes plus the summed pairwise decisions scaled below one vote -- the order the
+        prediction takes --, (N, 45) the pairwise decision values)."""
         d = self.pairwise_decisions(x)
         votes = torch.zeros(len(x), 10, dtype=torch.float64)
         margin = torch.zeros(len(x), 10, dtype=torch.float64)
@@ -64,10 +68,27 @@ class SVM:
             votes[:, j] += (~win_i).double()
             margin[:, i] += d[:, k]
             margin[:, j] -= d[:, k]
-        return votes + margin / (2 * (margin.abs().amax(1, keepdim=True) * 10 + 1e-12))
+        return votes + margin / (2 * (margin.abs().amax(1, keepdim=True) * 10 + 1e-12)), d
+
+    def scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Fig. 10's score, a confidence (issue 18): the predicted class a and the runner-up b in the ranking's
+        order; a scores |d_ab| (the decision value of the a-vs-b classifier, the one that separates the two
+        candidates) plus the runner-up's 0, every other class below, so that the top-two difference that
+        rejection.py reads is |d_ab|. (The ranking's own top-two difference is a vote count: 89 % of the
+        digits tie at 9 votes vs 8, so it cannot rank them.) The argmax is the ranking's."""
+        rank, d = self.ranking(x)
+        top = torch.topk(rank, 2, dim=1).indices                    # (N, 2): a, b
+        index = {pair: k for k, pair in enumerate(PAIRS)}
+        k = torch.tensor([index[(min(a, b), max(a, b))] for a, b in top.tolist()], dtype=torch.long)
+        conf = d.gather(1, k.unsqueeze(1)).squeeze(1).abs()
+        out = torch.full_like(rank, -1.0)
+        rows = torch.arange(len(x))
+        out[rows, top[:, 1]] = 0.0
+        out[rows, top[:, 0]] = conf + 1e-12  # above the runner-up's 0 even where |d_ab| is 0
+        return out
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scores(x).argmax(1)
+        return self.ranking(x)[0].argmax(1)
 
 
 def fit(x: torch.Tensor, y: torch.Tensor, degree: int = 4, C: float = 10.0, coef0: float = 1.0,
