@@ -96,6 +96,10 @@ def validate_record(rec: dict, where: str = "run record") -> None:
         elif k in COUNT_FINALS:
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 bad(f"final[{k!r}]", v, "a non-negative integer")
+        elif k == "fit":  # a staged fit's sizes and residuals: names -> a number or a list of numbers
+            if not isinstance(v, dict) or not all(_is_number(x) or (isinstance(x, list) and all(map(_is_number, x)))
+                                                  for x in v.values()):
+                bad(f"final[{k!r}]", v, "an object of numbers and lists of numbers")
         elif not _is_number(v):
             bad(f"final[{k!r}]", v, "a number")
     for k in ("test_misses_idx", "test_predictions_missed"):

@@ -189,6 +189,20 @@ def _ratio(ours: int | None, paper_k) -> str:
     return f"{r:.2f}" + (" (> 10 % off)" if abs(r - 1) > 0.10 else "")
 
 
+def _score_of(r) -> str:
+    """Fig. 10's score of a row (comparison.FIG10_SCORES)."""
+    from lenet1998.comparison.options import kind_of
+
+    if not r.ours.startswith("comparison/"):
+        return comparison.FIG10_SCORES["lenet1998"]
+    row = ROWS[r.ours.split("/", 1)[1]]
+    kind = kind_of(row)
+    if kind == "network":
+        kind = ("boosting" if row.options.get("boosting") else
+                f"{row.options['readout']}-readout" if "readout" in row.options else "network")
+    return comparison.FIG10_SCORES[kind]
+
+
 def costs_table(outcomes: list[Outcome]) -> pd.DataFrame:
     """Figs. 10-12: rejection, multiply-adds and variables, ours beside the paper's, for every row that
     has either."""
@@ -202,6 +216,11 @@ def costs_table(outcomes: list[Outcome]) -> pd.DataFrame:
         fam = recs[0]["family"] if recs else None
         rej = [x["final"]["reject_for_0_5"] for x in recs if fam == "comparison"]
         macs, params = _costs(recs[0]) if recs else (None, None)
+        notes = [p.get("note") or "", comparison.COST_NOTES.get(r.reference, "")]
+        if r.reference == "paper-fig9-dist-boosted-lenet-4" and macs:
+            one = macs / 3
+            notes.append(f"at the paper's {comparison.BOOSTED_NETS_PAPER:g} nets: {one * comparison.BOOSTED_NETS_PAPER / 1000:,.0f}k "
+                         f"multiply-adds ({one * comparison.BOOSTED_NETS_PAPER / (float(p['multiply_adds_k']) * 1000):.2f} of the paper's)")
         row = {"classifier": get_reference(r.reference).note,
                "Fig. 10 paper %": p.get("reject_pct") or "-",
                "Fig. 10 ours %": (f"{mean_sd(rej)[0]:.1f}" if rej else "-"),
@@ -211,7 +230,8 @@ def costs_table(outcomes: list[Outcome]) -> pd.DataFrame:
                "Fig. 12 paper (k)": p.get("variables_k") or "-",
                "Fig. 12 ours (k)": f"{params / 1000:,.1f}" if params is not None else "-",
                "Fig. 12 ours / paper": _ratio(params, p.get("variables_k")),
-               "note": p.get("note") or ""}
+               "Fig. 10 score (ours)": _score_of(r) if recs else "-",
+               "note": "; ".join(n for n in notes if n)}
         rows.append(row)
     return pd.DataFrame(rows)
 

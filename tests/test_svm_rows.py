@@ -103,17 +103,17 @@ def test_the_virtual_copies_are_one_pixel_shifts_with_background_moved_in():
 
 @pytest.mark.data
 def test_short_real_fits_stay_inside_their_bands(tmp_path):
-    """1,000 training digits, 500 test digits (declared bands, measured at 2,000 / 1,000: RS 5.6 % vs its full
+    """600 training digits, 300 test digits (declared bands, measured at 2,000 / 1,000: RS 5.6 % vs its full
     machine's 5.5 %, V-SVM 6.7 % vs its first fit's 10.4 %)."""
     from lenet1998.comparison.train import train
 
-    kw = dict(seed=0, train_subset=1000, test_subset=500, log=lambda s: None)
+    kw = dict(seed=0, train_subset=600, test_subset=300, log=lambda s: None)
     r = train("rs-svm-poly-5", **kw)["final"]
     assert r["multiply_adds"] <= 650_000 and r["fit"]["vectors_per_classifier"] == 82
-    assert 2.0 <= r["first_stage_test_error"] <= 12.0 and r["test_error"] <= r["first_stage_test_error"] + 2.0
+    assert 2.0 <= r["first_stage_test_error"] <= 15.0 and r["test_error"] <= r["first_stage_test_error"] + 3.0
     assert all(p2 <= p1 < 1 for p1, p2 in zip(r["fit"]["relative_residual_phase1"], r["fit"]["relative_residual_phase2"]))
     v = train("dist-v-svm-poly-9", **kw)["final"]
-    assert v["test_error"] < v["first_stage_test_error"] <= 20.0  # the virtual vectors help
+    assert v["test_error"] < v["first_stage_test_error"] <= 25.0  # the virtual vectors help
     assert all(p == 5 * s for p, s in zip(v["fit"]["second_fit_patterns"], v["fit"]["support_vectors_first"]))
 
 
@@ -123,7 +123,7 @@ def test_an_interrupted_staged_fit_resumes_to_the_identical_record(tmp_path, mon
     from lenet1998.comparison.train import train
     from lenet_repro.records import numbers_of
 
-    kw = dict(seed=0, train_subset=400, test_subset=200, log=lambda s: None)
+    kw = dict(seed=0, train_subset=300, test_subset=100, log=lambda s: None)
     whole = train("rs-svm-poly-5", out_dir=tmp_path / "whole", **kw)
 
     class Stop(Exception):
