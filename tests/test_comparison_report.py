@@ -82,20 +82,33 @@ def test_a_networks_pass_count_is_read_off_its_20_pass_held_out_curve():
     assert all(math.isnan(r["heldout"]) for r in rows) and cr.choices([]) == {}
 
 
-def test_a_fully_connected_nets_pass_count_comes_from_the_run_at_its_chosen_rate():
-    def curve(e10, e20):
-        return [{"pass": p, "test_error": e10 if p == 10 else e20} for p in range(1, 21)]
+def test_a_fully_connected_nets_rate_follows_the_step_size_rule_and_its_pass_count_that_runs_curve():
+    """THE STEP-SIZE RULE on hand-made held-out records (3 seeds per value): 1.0 is out on the paper's pass-1
+    evidence even with the lowest error, 0.3 (the first value left) stays unless 0.1 wins beyond noise."""
+    scales = comparison.GRIDS["mlp-300"]["rate_scale"]  # (1.0, 0.3, 0.1)
 
-    scales = comparison.GRIDS["mlp-300"]["rate_scale"]
-    errs = {scales[0]: (2.0, 5.0), scales[1]: (2.5, 2.4), scales[2]: (2.2, 3.0)}  # (after pass 10, after 20)
-    outs = [_outcome(f"comparison-holdout/mlp-300/rate_scale={v}", "mlp-300", 0, e20, curve(e10, e20))
-            for v, (e10, e20) in errs.items()]
+    def curve(e10, e20, step):
+        return [{"pass": p, "test_error": e10 if p == 10 else e20, "rate_max": step if p == 1 else step / 2}
+                for p in range(1, 21)]
+
+    def outs(errs):  # value -> [(after pass 10, after 20) per seed]
+        return [_outcome(f"comparison-holdout/mlp-300/rate_scale={v}", "mlp-300", s, e20,
+                         curve(e10, e20, 0.025 * v))
+                for v, per_seed in errs.items() for s, (e10, e20) in enumerate(per_seed)]
+
     assert all(o[2] == {"rate_scale": o[2]["rate_scale"], "passes": 20}
                for o in comparison.holdout_experiments() if o[1] == "mlp-300")  # pinned to 20 passes
-    assert cr.choices(outs) == {("mlp-300", "rate_scale"): scales[1], ("mlp-300", "passes"): 20}
-    assert cr.choices(outs[:2]) == {}  # the rate grid is not complete: neither is chosen
-    t = cr.holdout_table(outs)
+    near = {scales[0]: [(1.0, 1.5)] * 3, scales[1]: [(2.5, 2.4), (2.6, 2.5), (2.4, 2.3)],
+            scales[2]: [(2.5, 2.35), (2.6, 2.5), (2.4, 2.3)]}  # 0.1 a little lower, not beyond noise
+    assert cr.choices(outs(near)) == {("mlp-300", "rate_scale"): scales[1], ("mlp-300", "passes"): 20}
+    far = {**near, scales[2]: [(2.0, 1.90), (2.1, 2.01), (1.9, 1.79)]}  # 0.1 lower by 0.5 on every seed
+    assert cr.choices(outs(far))[("mlp-300", "rate_scale")] == scales[2]
+    assert cr.choices(outs(near)[:4]) == {}  # the rate grid is not complete: neither is chosen
+    two = [o for o in outs(near) if o.item.seed < 2]
+    assert ("mlp-300", "rate_scale") not in cr.choices(two)  # 2 good seeds are too few
+    t = cr.holdout_table(outs(near))
     assert sorted(t[t["chosen"] == "yes"]["value"]) == sorted([str(scales[1]), "20"])
+    assert t[(t["option"] == "rate_scale") & (t["value"] == "1.0")]["rule note"].iloc[0].startswith("out: pass-1 step")
 
 
 def test_summary_uses_the_row_uncertainty():
@@ -153,6 +166,9 @@ def test_an_interrupted_network_row_resumes_to_the_identical_record(tmp_path):
         train("mlp-300", out_dir=tmp_path / "x", resume=True, overwrite=True, **kw)
 
 
+@pytest.mark.xfail(strict=True, reason="issue 18: the third held-out seed (this session) ties LeNet-4 / local's "
+                   "neighbours at 100 and 400 (0.97 % each), and THE RULE gives the tie to 100, listed first; "
+                   "lenet4-local's test-set runs at 100 are not re-run yet")
 def test_the_committed_held_out_records_choose_the_defaults_in_rows_py():
     """THE RULE on the committed full report's held-out runs picks every default it has decided (a grid
     all of whose values have run); the LeNet-4 readouts keep LeNet-4's own pass count."""
