@@ -42,7 +42,7 @@ def test_lenet_train_help_lists_every_recipe_and_row_with_a_line(capsys):
     out = capsys.readouterr().out
     lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.startswith("  ")}
     names = [*RECIPES, *LENET1998_RECIPES, *ROWS]
-    assert len(names) == 34 and set(names) <= set(lines), set(names) - set(lines)
+    assert len(names) == 36 and set(names) <= set(lines), set(names) - set(lines)
     for n in names:
         assert len(lines[n].split(None, 1)[1]) > 20, lines[n]  # a description, not just the name
     assert RECIPES["djl"].title in lines["djl"]

@@ -25,7 +25,7 @@ def test_profiles_and_seeds():
     assert len({it.experiment.id for it in readings}) == 24 and all(it.holdout == 10_000 for it in readings)
     assert {len(v) for k, v in seeds.items() if k.startswith(("readings/", "j-sweep/"))} == {3}  # >= 3 to select
     grid = {len(v) for k, v in seeds.items() if k.startswith("comparison-holdout/mlp-300/")}
-    assert grid == {PROFILES["full"].grid_seeds} == {2}
+    assert grid == {PROFILES["full"].grid_seeds} == {3}
     smoke = build_plan("smoke")
     assert all(it.train_subset == 500 for it in smoke if it.experiment.group != "fig6")
     assert {it.experiment.group for it in smoke} == {"textbook", "faithful", "j-sweep", "distortion-sweep", "fig6",
