@@ -153,20 +153,15 @@ def fit(x: torch.Tensor, y: torch.Tensor, degree: int = 5, C: float = 10.0, coef
     kp = (degree, gamma, coef0)
     m = vectors_per_classifier(multiply_adds, x.shape[1])
     full = fit_one_vs_rest(x, y, degree, gamma, coef0, C, stage)
-    reduced, residuals = [], []
-    for c, e in enumerate(full):
-        key = f"rs{c}"
-        done = stage.get(key) if stage is not None else None
-        if done is None:
-            r, res = reduce(e, m, kp)
-            if stage is not None:
-                stage.put(key, {**r.state(), "residuals": torch.tensor([res["phase1"], res["phase2"]],
-                                                                        dtype=torch.float64)})
-        else:
-            r = Expansion.from_state(done)
-            res = dict(zip(("phase1", "phase2"), done["residuals"].tolist()))
-        reduced.append(r)
-        residuals.append(res)
+    from .stage import piece
+
+    def reduced_state(e):
+        r, res = reduce(e, m, kp)
+        return {**r.state(), "residuals": torch.tensor([res["phase1"], res["phase2"]], dtype=torch.float64)}
+
+    states = [piece(stage, f"rs{c}", lambda e=e: reduced_state(e)) for c, e in enumerate(full)]
+    reduced = [Expansion.from_state(s) for s in states]
+    residuals = [dict(zip(("phase1", "phase2"), s["residuals"].tolist())) for s in states]
     details = {"support_vectors": [len(e.coef) for e in full], "vectors_per_classifier": m,
                "relative_residual_phase1": [r["phase1"] for r in residuals],
                "relative_residual_phase2": [r["phase2"] for r in residuals]}

@@ -48,3 +48,14 @@ class Stage:
             flat = {f"{p}.{f}": v for p, s in self.pieces.items() for f, v in s.items()}
             records.save_checkpoint(self.path, family="comparison", recipe=self.config["row"],
                                     model_config=self.config, state_dict=flat, seed=self.seed, pieces=self.done)
+
+
+def piece(stage: "Stage | None", key: str, compute) -> dict[str, torch.Tensor]:
+    """The piece `key`: the stage's finished one, or `compute()` (a dict of tensors), then kept in the stage.
+    Without a stage (a fit called directly), just `compute()`."""
+    done = stage.get(key) if stage is not None else None
+    if done is None:
+        done = compute()
+        if stage is not None:
+            stage.put(key, done)
+    return done

@@ -180,18 +180,11 @@ def fit_one_vs_rest(x: torch.Tensor, y: torch.Tensor, degree: int, gamma: float,
                     stage=None) -> list[Expansion]:
     """The ten binary SVMs, class by class. `stage` (a Stage, or None) keeps each finished classifier so that
     an interrupted fit resumes where it stopped (the same classifiers: libsvm is deterministic)."""
-    out = []
-    for c in range(10):
-        key = f"ovr{c}"
-        done = stage.get(key) if stage is not None else None
-        if done is None:
-            e = fit_binary(x, y == c, degree, gamma, coef0, C)
-            if stage is not None:
-                stage.put(key, e.state())
-        else:
-            e = Expansion.from_state(done)
-        out.append(e)
-    return out
+    from .stage import piece
+
+    return [Expansion.from_state(piece(stage, f"ovr{c}", lambda c=c: fit_binary(x, y == c, degree, gamma, coef0,
+                                                                                 C).state()))
+            for c in range(10)]
 
 
 def require_sklearn(row: str) -> None:

@@ -57,21 +57,16 @@ def fit(x: torch.Tensor, y: torch.Tensor, degree: int = 9, C: float = 10.0, coef
     x = x.double()
     gamma = float(gamma_scale) / x.shape[1]
     first = fit_one_vs_rest(x, y, degree, gamma, coef0, C, stage)
-    second, sizes = [], []
-    for c, e in enumerate(first):
-        key = f"vsv{c}"
-        done = stage.get(key) if stage is not None else None
-        if done is None:
-            vx = virtual(e.vectors, transforms)
-            positive = (e.coef > 0).repeat(1 + len(SHIFTS[transforms]))  # each copy keeps its vector's side
-            r = fit_binary(vx, positive, degree, gamma, coef0, C)
-            if stage is not None:
-                stage.put(key, {**r.state(), "trained_on": torch.tensor(len(vx))})
-            n = len(vx)
-        else:
-            r, n = Expansion.from_state(done), int(done["trained_on"])
-        second.append(r)
-        sizes.append(n)
+    from .stage import piece
+
+    def second_fit(e):
+        vx = virtual(e.vectors, transforms)
+        positive = (e.coef > 0).repeat(1 + len(SHIFTS[transforms]))  # each copy keeps its vector's side
+        return {**fit_binary(vx, positive, degree, gamma, coef0, C).state(), "trained_on": torch.tensor(len(vx))}
+
+    states = [piece(stage, f"vsv{c}", lambda e=e: second_fit(e)) for c, e in enumerate(first)]
+    second = [Expansion.from_state(s) for s in states]
+    sizes = [int(s["trained_on"]) for s in states]
     details = {"support_vectors_first": [len(e.coef) for e in first], "second_fit_patterns": sizes,
                "support_vectors": [len(e.coef) for e in second]}
     return OneVsRest(second, degree, gamma, coef0, details, first=OneVsRest(first, degree, gamma, coef0))
