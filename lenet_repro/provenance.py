@@ -17,6 +17,11 @@ from .device import cpu_model
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# What the report writes into the tree (its rendered files and run records): not code, so a report that
+# re-renders between two of its runs does not make the next run's record "dirty"
+GENERATED = ("reports/smoke", "reports/quick", "reports/full", "README.md")
+
+
 def git_commit(repo: Path = REPO_ROOT) -> tuple[str | None, bool | None]:
     """(commit, dirty) of the source tree, or (None, None) outside a git checkout."""
     try:
@@ -24,7 +29,8 @@ def git_commit(repo: Path = REPO_ROOT) -> tuple[str | None, bool | None]:
                                 text=True, timeout=10).stdout.strip() or None
         if commit is None:
             return None, None
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                 *(f":(exclude){p}" for p in GENERATED)], cwd=repo,
                                 capture_output=True, text=True, timeout=10).stdout
         return commit, bool(status.strip())
     except (OSError, subprocess.SubprocessError):
