@@ -65,3 +65,28 @@ def test_foreign_checkpoint_is_rejected(tmp_path):
 def test_config_hash_is_order_independent():
     assert records.config_hash({"a": 1, "b": 2}) == records.config_hash({"b": 2, "a": 1})
     assert records.config_hash({"a": 1}) != records.config_hash({"a": 2})
+
+
+def test_the_dirty_flag_counts_code_not_what_the_report_writes(tmp_path):
+    """provenance.git_commit: an edited report output (reports/<profile>/, README.md) leaves the tree clean,
+    an edited source file makes it dirty."""
+    import subprocess
+
+    from lenet_repro.provenance import git_commit
+
+    def git(*a):
+        subprocess.run(["git", *a], cwd=tmp_path, check=True, capture_output=True)
+
+    (tmp_path / "reports" / "full").mkdir(parents=True)
+    (tmp_path / "reports" / "full" / "REPORT.md").write_text("a\n")
+    (tmp_path / "README.md").write_text("a\n")
+    (tmp_path / "code.py").write_text("a = 1\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    assert git_commit(tmp_path)[1] is False
+    (tmp_path / "reports" / "full" / "REPORT.md").write_text("b\n")
+    (tmp_path / "README.md").write_text("b\n")
+    assert git_commit(tmp_path)[1] is False
+    (tmp_path / "code.py").write_text("a = 2\n")
+    assert git_commit(tmp_path)[1] is True
