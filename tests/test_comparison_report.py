@@ -166,9 +166,6 @@ def test_an_interrupted_network_row_resumes_to_the_identical_record(tmp_path):
         train("mlp-300", out_dir=tmp_path / "x", resume=True, overwrite=True, **kw)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 18: the third held-out seed (this session) ties LeNet-4 / local's "
-                   "neighbours at 100 and 400 (0.97 % each), and THE RULE gives the tie to 100, listed first; "
-                   "lenet4-local's test-set runs at 100 are not re-run yet")
 def test_the_committed_held_out_records_choose_the_defaults_in_rows_py():
     """THE RULE on the committed full report's held-out runs picks every default it has decided (a grid
     all of whose values have run); the LeNet-4 readouts keep LeNet-4's own pass count."""

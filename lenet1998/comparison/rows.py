@@ -104,7 +104,7 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     # with the 'local learning' method": LeNet-4 trained as its own row (the same seed: the same network),
     # then its output layer replaced by a readout of F5's 120 outputs (knn.py, local_learning.py)
     _net("lenet4-knn", "LeNet-4 / K-NN", "paper-fig9-lenet-4-k-nn", "lenet4", readout="knn", k=5),
-    _net("lenet4-local", "LeNet-4 / local", "paper-fig9-lenet-4-local", "lenet4", readout="local", neighbours=400,
+    _net("lenet4-local", "LeNet-4 / local", "paper-fig9-lenet-4-local", "lenet4", readout="local", neighbours=100,
          ridge=0.01),
     # Sec. III-C.9: three LeNet-4s, the second and third trained on patterns filtered by the first two (boosting.py)
     _net("dist-boosted-lenet4", "[dist] boosted LeNet-4", "paper-fig9-dist-boosted-lenet-4", "lenet4",
