@@ -69,8 +69,9 @@ READING_OPTIONS = ("input",)  # THE INPUT READING: the MNIST page's value, the h
 
 # option -> values, the reading taken before any run first
 GRIDS: dict[str, dict[str, tuple]] = {
-    "linear": {"ridge": (0.0, 1.0, 10.0, 100.0)},
-    "deslant-linear": {"ridge": (0.0, 1.0, 10.0, 100.0)},
+    # the unit / method (issue 18): least squares (the reading before any run) first
+    "linear": {"ridge": (0.0, 1.0, 10.0, 100.0), "method": ("least-squares", "linear-sgd", "tanh-sgd")},
+    "deslant-linear": {"ridge": (0.0, 1.0, 10.0, 100.0), "method": ("least-squares", "linear-sgd", "tanh-sgd")},
     "pairwise-linear": {"ridge": (0.0, 1.0, 10.0, 100.0),
                         "unit": ("linear", "tanh"),  # added after its first test-set fit (15.5 %, paper 7.6 %)
                         "input": ("deslant-28x28", "regular")},  # THE INPUT READING (the page's first)

@@ -45,6 +45,60 @@ def test_linear_is_the_least_squares_fit_of_pm1_targets_and_has_the_papers_7850_
         linear.fit(x[:, 0], y)
 
 
+def _naive_gradient_descent(x, y, unit, rate, passes, ridge):
+    """Online gradient descent written out with autograd as the oracle: one pattern at a time, the loss
+    |u(w^T [x; 1]) - t|^2 / 2 + ridge / (2 N) |W|^2, each step rate_p / (1 + |x|^2) times its gradient."""
+    n = len(x)
+    a = torch.cat([x.double(), torch.ones(n, 1, dtype=torch.float64)], 1)
+    t = -torch.ones(n, 10, dtype=torch.float64)
+    t[torch.arange(n), y] = 1.0
+    w = torch.zeros(a.shape[1], 10, dtype=torch.float64, requires_grad=True)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(0)).tolist()
+    schedule = [1.0, 1.0, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.02]  # App. C's 0.0005, 0.0002, ... / 0.0005
+    for p in range(passes):
+        for i in order:
+            s = a[i] @ w
+            out = 1.7159 * torch.tanh(2.0 / 3.0 * s) if unit == "tanh" else s
+            loss = 0.5 * ((out - t[i]) ** 2).sum() + 0.5 * ridge / n * (w * w).sum()
+            (g,) = torch.autograd.grad(loss, w)
+            with torch.no_grad():
+                w -= rate * schedule[min(p, len(schedule) - 1)] / (1.0 + (a[i] * a[i]).sum()) * g
+    return w.detach()
+
+
+@pytest.mark.parametrize("method,unit", [("linear-sgd", "linear"), ("tanh-sgd", "tanh")])
+def test_linear_gradient_descent_is_the_online_steps_autograd_takes(method, unit):
+    """Sec. III-C.1's "linear units" / "sigmoid units" by "gradient descent learning": every step of the
+    fit against autograd's gradient of the same per-pattern loss, over 3 passes (the schedule's drop
+    included), with and without the ridge; the tanh model's scores are the squashed sums."""
+    x, y = _toy(n=60, d=6)
+    for ridge in (0.0, 30.0):
+        m = linear.fit(x, y, ridge=ridge, method=method, rate=0.3, passes=3)
+        np.testing.assert_allclose(m.weight.numpy(), _naive_gradient_descent(x, y, unit, 0.3, 3, ridge).numpy(),
+                                   atol=1e-10)
+    s = torch.cat([x, torch.ones(len(x), 1, dtype=torch.float64)], 1) @ m.weight
+    np.testing.assert_allclose(m.scores(x).numpy(), (1.7159 * torch.tanh(2 / 3 * s) if unit == "tanh" else s).numpy(),
+                               atol=1e-12)
+
+
+def test_linear_units_by_gradient_descent_tend_to_the_least_squares_solution():
+    """The direct and the iterative readings fit the same objective. On patterns whose +-1 targets are
+    exactly linear in them (the class's indicator among the inputs, then 5 noise inputs) least squares
+    has zero residual, and online steps, which then carry no gradient noise at the optimum, must reach the
+    same outputs (a diverging or a wrong-sign step fails this); the gap is measured, not assumed."""
+    g = torch.Generator().manual_seed(1)
+    y = torch.arange(200) % 10
+    x = torch.cat([torch.nn.functional.one_hot(y, 10).double(), torch.rand(200, 5, generator=g, dtype=torch.float64)], 1)
+    ls = linear.fit(x, y)
+    gd = linear.fit(x, y, method="linear-sgd", rate=1.0, passes=100)
+    assert (ls.scores(x) - linear.targets(y)).abs().max() < 1e-8
+    gap = (gd.scores(x) - ls.scores(x)).abs().max().item()
+    assert gap < 1e-3, gap
+    assert (gd.predict(x) == y).all()
+    with pytest.raises(ConfigError, match="method"):
+        linear.fit(x, y, method="sgd")
+
+
 def test_pairwise_scores_are_sums_of_the_45_units_and_each_unit_sees_only_its_pair():
     x, y = _toy()
     m = pairwise.fit(x, y)

@@ -113,7 +113,11 @@ def test_the_library_path_checks_the_same_values():
     for bad in (float("nan"), float("inf"), True, "10", None, -1.0, 2e9):
         with pytest.raises(ConfigError, match="ridge"):
             options.resolve(row, {"ridge": bad})
-    assert options.resolve(row, {"ridge": 10}) == {"ridge": 10}  # an int for a float, kept as given (cache keys)
+    assert options.resolve(row, {"ridge": 10})["ridge"] == 10  # an int for a float, kept as given (cache keys)
+    assert type(options.resolve(row, {"ridge": 10})["ridge"]) is int
+    with pytest.raises(ConfigError, match="unused by method"):  # a gradient-descent option on the direct solution
+        options.resolve(row, {"passes": 20})
+    assert options.resolve(row, {"method": "tanh-sgd", "passes": 20})["passes"] == 20
     assert options.resolve(ROWS["svm-poly-4"], {"degree": 2})["degree"] == 2
     with pytest.raises(ConfigError, match="degree"):
         options.resolve(ROWS["svm-poly-4"], {"degree": 2.0})

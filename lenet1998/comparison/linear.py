@@ -6,19 +6,41 @@ character. [...] The network has 7850 free parameters. [...] Various combination
 linear units, gradient descent learning, and learning by directly solving linear systems gave
 similar results."
 
-Reading taken: linear units "learned by directly solving linear systems": the least-squares fit of
-+1 / -1 targets (+1 for the correct class, -1 for the others), with an optional ridge term `ridge`
-(0 = plain least squares), solved in float64 through the normal equations. 28x28 inputs give
-784 x 10 + 10 = 7,850 parameters; the deslanted 20x20 ones 4,010 (III-C.1).
+The unit and the method are a reading (`method`, issue 18; chosen on held-out digits,
+reports/comparison.py), each fitting +1 / -1 targets (+1 for the correct class, -1 for the others) with
+the ridge term `ridge` (0 = none) on the squared error summed over the training patterns:
+
+- "least-squares": linear units "learned by directly solving linear systems", solved in float64
+  through the normal equations (the reading taken before any run);
+- "linear-sgd": linear units learned by online gradient descent on the same objective (it tends to the
+  least-squares solution as the step shrinks);
+- "tanh-sgd": sigmoid units, the paper's f(a) = 1.7159 tanh(2a/3) (App. A, lenet1998/squashing.py), by
+  online gradient descent on the squared error of f(a) against the same targets.
+
+Gradient descent (both): zero initial weights; `passes` passes through the training patterns in one
+fixed order (a permutation drawn from generator seed 0: the row stays deterministic, as the seed
+does not enter); each pattern's step is rate_p / (1 + |x|^2) -- the normalised LMS step, stable for
+linear units below 2, so one rate fits 784 and 400 inputs alike -- where rate_p is `rate` times
+LeNet-5's schedule relative to its first pass (App. C: 1, 1, 0.4, 0.4, 0.4, 0.2, ..., 0.02); the ridge
+enters each step as ridge / N of the weights (N patterns: the summed objective's share). The rate
+(0.05) and the pass count (10, the fully connected nets' "10 to 20") are ASSUMED.
+28x28 inputs give 784 x 10 + 10 = 7,850 parameters; the deslanted 20x20 ones 4,010 (III-C.1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from lenet_repro.errors import ConfigError
+
+from ..config import PAPER_SCHEDULE
+from ..squashing import A as SQUASH_A
+
+METHODS = ("least-squares", "linear-sgd", "tanh-sgd")
+SQUASH_S = 2.0 / 3.0  # f(a) = A tanh(S a) (App. A)
 
 
 def with_bias(x: torch.Tensor) -> torch.Tensor:
@@ -48,9 +70,46 @@ def least_squares(a: torch.Tensor, t: torch.Tensor, ridge: float = 0.0) -> torch
     return v[:, keep] @ ((v[:, keep].T @ (a.T @ t)) / lam[keep].unsqueeze(1))
 
 
+def relative_schedule(passes: int) -> list[float]:
+    """LeNet-5's per-pass rates (App. C) divided by its first: 1, 1, 0.4, 0.4, 0.4, 0.2, ... (the last repeats)."""
+    return [PAPER_SCHEDULE[min(p, len(PAPER_SCHEDULE) - 1)] / PAPER_SCHEDULE[0] for p in range(passes)]
+
+
+def gradient_descent(a: torch.Tensor, t: torch.Tensor, unit: str, rate: float, passes: int,
+                     ridge: float = 0.0) -> torch.Tensor:
+    """Online gradient descent on sum_p |u(a_p W) - t_p|^2 / 2 + ridge |W|^2 / 2, u the identity ("linear")
+    or A tanh(S .) ("tanh"): (N, D+1) inputs with their bias column, (N, C) targets -> (D+1, C) weights.
+    Each step: W -= rate_p / (1 + |x|^2) * (x (u(a) - t) u'(a) + ridge / N W), in float64 (the docstring above)."""
+    if unit not in ("linear", "tanh"):
+        raise ConfigError(f"unit must be 'linear' or 'tanh', got {unit!r}")
+    if not (rate > 0 and passes >= 1 and ridge >= 0):
+        raise ConfigError(f"gradient descent needs rate > 0, passes >= 1 and ridge >= 0, got {rate}, {passes}, {ridge}")
+    x, tt = a.double().numpy(), t.double().numpy()
+    n = len(x)
+    w = np.zeros((x.shape[1], tt.shape[1]))
+    norm = 1.0 + (x * x).sum(1)  # 1 + |x|^2: the bias input counts as the 1
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(0)).numpy()
+    decay = ridge / n
+    for scale in relative_schedule(passes):
+        for i in order:
+            xi = x[i]
+            s = xi @ w  # (C,)
+            if unit == "tanh":
+                th = np.tanh(SQUASH_S * s)
+                delta = (SQUASH_A * th - tt[i]) * (SQUASH_A * SQUASH_S * (1.0 - th * th))
+            else:
+                delta = s - tt[i]
+            step = rate * scale / norm[i]
+            if decay:
+                w *= 1.0 - step * decay
+            w -= step * np.outer(xi, delta)
+    return torch.from_numpy(w)
+
+
 @dataclass
 class Linear:
     weight: torch.Tensor  # (D + 1, 10), the last row is the bias
+    unit: str = "linear"  # the outputs: the weighted sums ("linear") or A tanh(S .) of them ("tanh")
 
     @property
     def parameters(self) -> int:
@@ -61,14 +120,22 @@ class Linear:
         return (self.weight.shape[0] - 1) * self.weight.shape[1]
 
     def scores(self, x: torch.Tensor) -> torch.Tensor:  # (N, D) -> (N, 10)
-        return with_bias(x.double()) @ self.weight
+        s = with_bias(x.double()) @ self.weight
+        return SQUASH_A * torch.tanh(SQUASH_S * s) if self.unit == "tanh" else s
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.scores(x).argmax(1)
 
 
-def fit(x: torch.Tensor, y: torch.Tensor, ridge: float = 0.0) -> Linear:
-    """Least squares on +-1 targets: (N, D) images in [0, 1], (N,) labels."""
+def fit(x: torch.Tensor, y: torch.Tensor, ridge: float = 0.0, method: str = "least-squares", rate: float = 0.05,
+        passes: int = 10) -> Linear:
+    """+-1 targets fitted by `method` (METHODS): (N, D) images in [0, 1], (N,) labels."""
     if x.ndim != 2 or len(x) != len(y):
         raise ConfigError(f"linear.fit needs (N, D) inputs and (N,) labels, got {tuple(x.shape)} and {tuple(y.shape)}")
-    return Linear(least_squares(with_bias(x.double()), targets(y), ridge))
+    if method not in METHODS:
+        raise ConfigError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    a, t = with_bias(x.double()), targets(y)
+    if method == "least-squares":
+        return Linear(least_squares(a, t, ridge))
+    unit = "tanh" if method == "tanh-sgd" else "linear"
+    return Linear(gradient_descent(a, t, unit, rate, passes, ridge), unit)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from lenet_repro.errors import ConfigError
 
-from . import pairwise, pca_quadratic
+from . import linear, pairwise, pca_quadratic
 from .rows import INPUT_VERSIONS
 from .virtual_svm import TRANSFORMS
 
@@ -125,8 +125,15 @@ def _svm_kernel() -> dict[str, OptionSpec]:
 
 # option -> spec, per classifier: the module of the row's fit function (or "network")
 SPECS: dict[str, dict[str, OptionSpec]] = {
-    "linear": {  # linear.py: least squares of +-1 targets
-        "ridge": _ridge("the ridge term added to the normal equations; 0 = plain least squares, minimum norm"),
+    "linear": {  # linear.py: +-1 targets, by least squares or online gradient descent
+        "ridge": _ridge("the ridge term on the summed squared error; 0 = plain least squares (minimum norm) or "
+                        "no weight decay"),
+        "method": OptionSpec(str, "the units and how they learn: least squares solved directly, or linear / tanh "
+                                  "units by online gradient descent", choices=linear.METHODS),
+        "rate": OptionSpec(float, "gradient descent's normalised step at pass 1 (LeNet-5's schedule after; below 2 "
+                                  "keeps linear units stable; unused by least-squares)", 0.0, 2.0, low_open=True),
+        "passes": OptionSpec(int, "gradient descent's passes through the training patterns (unused by "
+                                  "least-squares)", 1, 1000),
     },
     "pairwise": {  # pairwise.py: 45 least-squares units i/j
         "ridge": _ridge("the ridge term of each unit's least-squares fit; 0 = plain least squares"),
@@ -220,7 +227,7 @@ def resolve(row, overrides: dict, n_train: int | None = None) -> dict:
     for k, v in overrides.items():
         specs[k].check(row.name, k, v, row.options[k])
         out[k] = v
-    _cross(row, out)
+    _cross(row, out, overrides)
     if n_train is not None:
         for k, spec in specs.items():
             if spec.counts_training and out[k] > n_train:
@@ -230,12 +237,18 @@ def resolve(row, overrides: dict, n_train: int | None = None) -> dict:
     return out
 
 
-def _cross(row, o: dict) -> None:
+def _cross(row, o: dict, overrides: dict) -> None:
     """The combinations a row's code cannot run (or that would not be the classifier the record names)."""
     kind = kind_of(row)
 
     def refuse(msg):
         raise ConfigError(f"row {row.name!r}: {msg}")
+
+    if kind == "linear" and o["method"] == "least-squares":
+        unused = sorted({"rate", "passes"} & set(overrides))
+        if unused:
+            refuse(f"option {unused[0]}={_show(overrides[unused[0]])} is unused by method=\"least-squares\" (a direct "
+                   f"solution has no steps); drop it, or use method=\"linear-sgd\" or \"tanh-sgd\"")
 
     if kind == "tangent_distance":
         if o["k"] > o["prefilter"]:
