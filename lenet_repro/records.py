@@ -110,6 +110,18 @@ def validate_record(rec: dict, where: str = "run record") -> None:
         if k in rec and not isinstance(rec[k], dict):
             bad(k, rec[k], "an object")
     check_counts(rec, where)
+    if "parts" in rec:  # a run's components (the boosted LeNet-4's nets), each checked as a record of its own
+        if not isinstance(rec["parts"], list) or not rec["parts"]:
+            bad("parts", rec["parts"], "a non-empty list")
+        for i, part in enumerate(rec["parts"]):
+            if not isinstance(part, dict) or not isinstance(part.get("name"), str) or "parts" in part:
+                bad(f"parts[{i}]", part, "an object with a name (and no parts of its own)")
+            if not all(k in part for k in ("metrics", "final")):
+                raise RecordError(f"{where}: malformed run record: parts[{i}] lacks metrics or final; the file is "
+                                  f"damaged or was edited, re-run the training (or restore the file)")
+            body = {k: v for k, v in part.items() if k != "name"}
+            validate_record({**{k: rec[k] for k in ("schema", "run_id", "recipe", "dataset", "family", "seed")},
+                             "config": {}, "provenance": {}, **body}, f"{where} (parts[{i}], {part['name']})")
 
 
 ERROR_TOLERANCE = 1e-6  # points of %: a recorded error may differ from 100 * misses / n by float rounding only

@@ -116,8 +116,8 @@ def test_the_library_path_checks_the_same_values():
     assert options.resolve(row, {"ridge": 10})["ridge"] == 10  # an int for a float, kept as given (cache keys)
     assert type(options.resolve(row, {"ridge": 10})["ridge"]) is int
     with pytest.raises(ConfigError, match="unused by method"):  # a gradient-descent option on the direct solution
-        options.resolve(row, {"passes": 20})
-    assert options.resolve(row, {"method": "tanh-sgd", "passes": 20})["passes"] == 20
+        options.resolve(row, {"method": "least-squares", "passes": 20})
+    assert options.resolve(row, {"method": "linear-sgd", "passes": 20})["passes"] == 20
     assert options.resolve(ROWS["svm-poly-4"], {"degree": 2})["degree"] == 2
     with pytest.raises(ConfigError, match="degree"):
         options.resolve(ROWS["svm-poly-4"], {"degree": 2.0})

@@ -38,6 +38,28 @@ def test_bad_records_are_rejected_in_one_line(tmp_path, content, message):
     assert "\n" not in str(e.value)
 
 
+_PART = {"name": "net 3", "metrics": [{"pass": 1, "test_error": 11.19}],
+         "final": {"test_error": 0.02, "test_misses": 2, "test_n": 10_000}, "test_misses_idx": [3, 7],
+         "test_predictions_missed": [1, 2]}
+
+
+@pytest.mark.parametrize("parts, message", [
+    ([], "parts is a list, expected a non-empty list"),
+    ([{**_PART, "name": 3}], "parts\\[0\\] is an object, expected an object with a name"),
+    ([{k: v for k, v in _PART.items() if k != "metrics"}], "parts\\[0\\] lacks metrics or final"),
+    ([{**_PART, "final": {**_PART["final"], "test_misses": 3, "test_error": 0.03}}], "parts\\[0\\], net 3.*test_misses_idx holds 2"),
+    ([{**_PART, "metrics": [{"pass": "one"}]}], "parts\\[0\\], net 3.*metrics\\[0\\]\\['pass'\\]"),
+])
+def test_a_records_parts_are_checked_as_records(tmp_path, parts, message):
+    """The boosted LeNet-4's nets (record["parts"]) are read as strictly as the record itself."""
+    good = records.write_record(tmp_path, _record(parts=[_PART]))
+    assert records.read_record(good)["parts"][0]["name"] == "net 3"
+    p = tmp_path / "bad.json"
+    p.write_text(json.dumps(_record(parts=parts)))
+    with pytest.raises(RecordError, match=message):
+        records.read_record(p)
+
+
 def test_missing_record(tmp_path):
     with pytest.raises(RecordError, match="no such run record"):
         records.read_record(tmp_path / "nope.json")

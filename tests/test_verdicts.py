@@ -87,6 +87,32 @@ def test_the_dist_300_100_fixture():
     assert compare(row_estimate(good), 2.5, published_se(2.5, 0.1, 10_000)).outcome == "lower"
 
 
+def _boosted(seed, ensemble_misses, net_misses):
+    """A boosted LeNet-4 record: the ensemble's misses and each of its three nets' as `parts`."""
+    run = _run(seed, *_random_misses(100 + seed, ensemble_misses))
+    run["parts"] = [{"name": f"net {k + 1}", **_run(seed, *_random_misses(10 * seed + k, m))}
+                    for k, m in enumerate(net_misses)]
+    return run
+
+
+def test_a_failed_part_fails_its_run_against_the_same_part_of_the_other_seeds():
+    """The boosted LeNet-4 at b76c82b: seed 1's net 3 ends at 11.19 % (nets 3 of seeds 0 and 2: 1.64, 3.40 %),
+    the ensemble at 0.74 % hides it. The run fails by its net 3 (an outlier against the other nets 3: 1119 > 3 x
+    the median 252), not by comparison with the other nets of its own run; a part that never predicts a class
+    fails its run by clause 2; healthy parts leave every run good."""
+    runs = [_boosted(0, 65, (97, 270, 164)), _boosted(1, 74, (84, 204, 1119)), _boosted(2, 62, (90, 201, 340))]
+    good, failed = split_failed(runs, lambda r: LABELS)
+    assert [r["seed"] for r in good] == [0, 2] and [r["seed"] for r, _ in failed] == [1]
+    assert failed[0][1].kind == "outlier" and str(failed[0][1]).startswith("net 3: it misses 1119 digits")
+    healthy = [_boosted(s, 65, (97, 270, 300)) for s in range(3)]
+    assert split_failed(healthy, lambda r: LABELS)[1] == []
+    fours = [i for i in range(len(LABELS)) if LABELS[i] == 4]
+    broken = _boosted(0, 65, (97, 270, 164))
+    broken["parts"][1] = {"name": "net 2", **_run(0, fours, [9] * len(fours))}
+    good, failed = split_failed([broken], lambda r: LABELS)
+    assert good == [] and failed[0][1].kind == "never-predicts" and str(failed[0][1]).startswith("net 2: ")
+
+
 def test_failure_constants_are_the_documented_ones():
     assert (failures.MIN_RECALL_FACTOR, failures.OUTLIER_FACTOR, failures.OUTLIER_SIGMAS) == (0.5, 3.0, 4.0)
 

@@ -49,6 +49,10 @@ class Boosted:
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.scores(x).argmax(1)
 
+    def net_predictions(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """[(N,) the class of net k alone] for k = 1, 2, 3 (each net's own record, THE FAILED-RUN RULE per net)."""
+        return [self.kernel.forward(self.net, p, x).argmax(1) for p in self.params]
+
     @property
     def parameters(self) -> int:
         return len(self.params) * self.net.param_count
@@ -90,8 +94,8 @@ def third_set(pred1: torch.Tensor, pred2: torch.Tensor) -> torch.Tensor:
 
 def train_three(sdlm, kernel, net, pool, to_input, seed: int, out: Path | None, has_checkpoint: bool, log):
     """Train the three nets (sdlm(params, one_pass, hkk_generator, ckpt, has_checkpoint, tag=...) runs one
-    net's passes). Returns ([params of nets 1..3], metrics of net 1, train and eval seconds of all, the
-    sizes of nets 2 and 3's sets, each net's final test error %)."""
+    net's passes). Returns ([params of nets 1..3], [per-pass metrics of nets 1..3], train and eval seconds
+    of all, the sizes of nets 2 and 3's sets, each net's final test error %)."""
     from lenet1998.seeds import generator
 
     if pool is None:
@@ -107,6 +111,7 @@ def train_three(sdlm, kernel, net, pool, to_input, seed: int, out: Path | None, 
     metrics, t, e = sdlm(p1, lambda p: _patterns(pool, pool.pass_indices(p), to_input, None),
                          lambda p: generator(seed, "hkk", p), ckpts[0], has_checkpoint, tag=" net 1")
     nets.append(p1)
+    all_metrics = [metrics]
     errors.append(metrics[-1]["test_error"])
     train_s, eval_s = train_s + t, eval_s + e
     pred1 = pool_predictions(kernel, net, p1, pool, to_input)
@@ -121,11 +126,12 @@ def train_three(sdlm, kernel, net, pool, to_input, seed: int, out: Path | None, 
         mk, t, e = sdlm(pk, lambda p, x=x, y=y, o=order: (x, y, o), lambda p, k=k: generator(seed, "boost-hkk", k, p),
                        ckpts[k - 1], has, tag=f" net {k}")
         nets.append(pk)
+        all_metrics.append(mk)
         errors.append(mk[-1]["test_error"])
         train_s, eval_s = train_s + t, eval_s + e
         if k == 2:
             sets.append(third_set(pred1, pool_predictions(kernel, net, pk, pool, to_input)))
-    return nets, metrics, train_s, eval_s, [len(i) for i in sets], errors
+    return nets, all_metrics, train_s, eval_s, [len(i) for i in sets], errors
 
 
 def pool_labels(pool) -> torch.Tensor:

@@ -241,11 +241,12 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
     if opts.get("boosting"):
         from . import boosting
 
-        nets, metrics, train_seconds, eval_seconds, set_sizes, net_errors = boosting.train_three(
+        nets, net_metrics, train_seconds, eval_seconds, set_sizes, net_errors = boosting.train_three(
             lambda *a, **k: _sdlm(kernel, net, cfg, xte_in, yte, config, row.name, seed, log, *a, **k),
             kernel, net, pool, lambda imgs: _net_input(imgs, row.input, net), seed, out, has_checkpoint, log)
         ftr = _net_input(xtr, row.input, net)
         model = boosting.Boosted(kernel, net, nets)
+        metrics = net_metrics[0]  # the record's per-pass metrics: net 1's (the [dist] LeNet-4 of this seed)
     else:
         xtr_in = None if pool else _net_input(xtr, row.input, net)
         order = torch.randperm(len(ytr), generator=generator(seed, "order"))
@@ -285,12 +286,25 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
         "final": final, "test_misses_idx": missed, "test_predictions_missed": pred[missed].tolist(),
         "provenance": prov,
     }
+    if opts.get("boosting"):  # each net as its own part (THE FAILED-RUN RULE checks every part, reports/verdicts/)
+        record["parts"] = [_part(f"net {k + 1}", m, p, yte) for k, (m, p) in
+                           enumerate(zip(net_metrics, model.net_predictions(xte_in)))]
     train_txt = f", train error {final['train_error']:.2f} %" if "train_error" in final else ""
     log(f"{row.name}: test error {final['test_error']:.2f} % ({len(missed)} misses){train_txt}, "
         f"{final['reject_for_0_5']:.1f} % rejected for 0.5 % error")
     if out is not None:
         log(f"wrote {records.write_record(out, record)}")
     return record
+
+
+def _part(name: str, metrics: list, pred: torch.Tensor, labels: torch.Tensor) -> dict:
+    """One component of a run (a boosted net), as much of a record as THE FAILED-RUN RULE reads: its per-pass
+    metrics and its own misses on the evaluation digits (records.validate_record checks it)."""
+    missed = (pred != labels).nonzero().flatten().tolist()
+    return {"name": name, "metrics": metrics,
+            "final": {"test_error": 100.0 * len(missed) / len(labels), "test_misses": len(missed),
+                      "test_n": len(labels), "test_acc": 1 - len(missed) / len(labels)},
+            "test_misses_idx": missed, "test_predictions_missed": pred[missed].tolist()}
 
 
 class _NetModel:

@@ -14,6 +14,10 @@ A run is *failed* when any of these holds (checked in this order; the first reas
    `OUTLIER_SIGMAS` Poisson standard deviations (sqrt of the median) -- three times as many misses as the
    row's typical seed and far beyond counting noise.
 
+A run made of parts (the record's `parts`, e.g. the boosted LeNet-4's three nets, each with its own
+metrics and misses) is failed when the run itself or any of its parts is: each part is checked by 1-4
+as a run of its own, its outlier clause against the same part (by name) of the row's other seeds.
+
 A failed run stays in the records and in every per-seed listing, marked with its reason; it is never
 part of a row's mean, interval, Fig. 10 value or bar, and a row says "k of n seeds failed". The rule
 needs the evaluation digits' true labels (`labels`, in the record's evaluation order) for 2 and 3; the
@@ -100,16 +104,39 @@ def failure(record: dict, labels: Sequence[int] | None = None,
     return None
 
 
+def _parts(record: dict) -> list[dict]:
+    """The record's components (its `parts`), each a record of its own (its name kept), or []."""
+    return list(record.get("parts") or [])
+
+
+def _named(part: dict, why: Failure) -> Failure:
+    return Failure(why.kind, f"{part['name']}: {why.reason}")
+
+
 def split_failed(records: Sequence[dict], labels_of) -> tuple[list[dict], list[tuple[dict, Failure]]]:
     """(the row's good records, [(failed record, why)]): THE FAILED-RUN RULE on every run of one row.
 
     `labels_of(record)` gives a record's evaluation labels (or None where they are not available). The
-    outlier clause compares a run with the row's other runs that pass clauses 1-3."""
-    first = [(r, failure(r, labels_of(r))) for r in records]
+    outlier clause compares a run with the row's other runs that pass clauses 1-3, a part with the same
+    part of those runs."""
+    def own(r):  # clauses 1-3, the run's own first, then its parts'
+        labels = labels_of(r)
+        why = failure(r, labels)
+        for part in _parts(r):
+            if why is None and (f := failure(part, labels)) is not None:
+                why = _named(part, f)
+        return why
+
+    first = [(r, own(r)) for r in records]
     sound = [r for r, f in first if f is None]
     good, failed = [], []
     for r, f in first:
         if f is None:
             f = failure(r, None, [p for p in sound if p is not r])
+        for part in _parts(r) if f is None else ():
+            peers = [q for p in sound if p is not r for q in _parts(p) if q["name"] == part["name"]]
+            if (g := failure(part, None, peers)) is not None:
+                f = _named(part, g)
+                break
         (failed.append((r, f)) if f else good.append(r))
     return good, failed
