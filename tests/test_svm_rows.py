@@ -131,8 +131,8 @@ def test_an_interrupted_staged_fit_resumes_to_the_identical_record(tmp_path, mon
 
     put = stage_mod.Stage.put
 
-    def put_then_stop(self, key, state):
-        put(self, key, state)
+    def put_then_stop(self, key, state, seconds=0.0):
+        put(self, key, state, seconds)
         if key == "rs2":  # killed after the ten SVMs and three reduced sets
             raise Stop
 
@@ -145,3 +145,9 @@ def test_an_interrupted_staged_fit_resumes_to_the_identical_record(tmp_path, mon
     resumed = train("rs-svm-poly-5", out_dir=tmp_path / "cut", resume=True, **{**kw, "log": lines.append})
     assert any("resuming the fit after ovr0" in s and "rs2" in s for s in lines)
     assert numbers_of(resumed) == numbers_of(whole) and resumed["final"]["fit"] == whole["final"]["fit"]
+    # the resumed record's times count the interrupted process's pieces: what the checkpoint kept of them
+    kept = stage_mod.Stage(tmp_path / "cut" / "checkpoint.pt", resumed["config"], 0, True)
+    earlier = sum(kept.seconds[k] for k in ["ovr%d" % c for c in range(10)] + ["rs0", "rs1", "rs2"])
+    assert earlier > 0 and resumed["provenance"]["resumed_seconds"] == pytest.approx(earlier)
+    assert resumed["provenance"]["wall_seconds"] > earlier and resumed["provenance"]["train_seconds"] > earlier
+    assert "resumed_seconds" not in whole["provenance"]

@@ -114,7 +114,8 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
         if kw["stage"].done:
             log(f"{row.name} s{seed}: resuming the fit after {', '.join(kw['stage'].done)} ({out / CHECKPOINT})")
     model = row.fit(ftr, ytr, **kw)
-    fit_seconds = time.time() - t_fit
+    before = kw["stage"].seconds_before if row.staged else 0.0  # a resumed fit: its earlier processes' pieces
+    fit_seconds = time.time() - t_fit + before
     t_eval = time.time()
     scores = model.scores(fte)  # (N, 10)
     pred = scores.argmax(1)
@@ -139,8 +140,10 @@ def _train(row, opts, config, seed, data_root, out: Path | None, has_checkpoint:
         f"{final['reject_for_0_5']:.1f} % rejected for 0.5 % error, {model.parameters:,} variables; "
         f"fit {fit_seconds:.1f} s")
     prov = provenance.collect("cpu")
-    prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
+    prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0 + before,
                 train_seconds=fit_seconds, eval_seconds=eval_seconds, input_seconds=input_seconds)
+    if before:
+        prov["resumed_seconds"] = before  # of wall_seconds and train_seconds: the pieces earlier processes fitted
     record = {
         "schema": records.SCHEMA, "run_id": f"{row.name}-s{seed}-{records.config_hash(config)}", "recipe": row.name,
         "family": "comparison", "dataset": "mnist", "config": config, "seed": seed, "metrics": [],
