@@ -148,7 +148,8 @@ COST_NOTES = {
     "paper-fig9-16x16-tangent-distance": "variables: ours stores each training digit's 7 precomputed tangent "
                                          "vectors beside it (60,000 x 256 x (1 + 7)), the paper's 25,000k is "
                                          "about the digits alone; multiply-adds: ours cuts to 500 candidates at "
-                                         "8x8 and computes the tangent distance to 50 (tangent_distance.py), the "
+                                         "8x8 and computes the tangent distance to the row's prefilter ones "
+                                         "(tangent_distance.py), the "
                                          "paper's 20,000k is Simard's cascade, whose settings it does not give",
     "paper-fig9-svm-poly-4": "ours is one-vs-one (libsvm: 45 classifiers sharing one set of support vectors), the "
                              "paper's one-vs-rest (ten classifiers, each with its own)",

@@ -81,7 +81,7 @@ ROWS: dict[str, Row] = {r.name: r for r in [
     Row("rbf-linear", "1000 RBF + linear", "paper-fig9-1000-rbf-linear", "regular", rbf_network.fit,
         {"per_class": 100, "width": 0.5, "ridge": 1e-3, "epochs": 2}, stochastic=True),
     Row("tangent-distance", "[16x16] tangent distance", "paper-fig9-16x16-tangent-distance", "16x16",
-        tangent_distance.fit, {"k": 1, "prefilter": 50, "coarse": 500, "sigma": 0.6, "spring": 0.01},
+        tangent_distance.fit, {"k": 1, "prefilter": 200, "coarse": 500, "sigma": 0.6, "spring": 0.01},
         train_error=False),
     Row("svm-poly-4", "SVM poly 4", "paper-fig9-svm-poly-4", "deslant-28x28", svm.fit,
         {"degree": 4, "C": 10.0, "coef0": 1.0, "gamma_scale": 10.0, "input": "deslant-28x28"}, train_error=False),
