@@ -99,10 +99,11 @@ def _fig6(outcomes, path, data_root):
     return fig6.figure(outcomes, path)
 
 
-def _fig9(outcomes, path, data_root):
+def _fig9(outcomes, path, data_root, extra=None):
+    """`extra`: (label, summary) of a user's row, drawn last and highlighted (`lenet compare`)."""
     from . import comparison_report
 
-    return comparison_report.bar_chart(outcomes, path)
+    return comparison_report.bar_chart(outcomes, path, extra=extra)
 
 
 def _waterfall(outcomes, path, data_root):
@@ -125,17 +126,25 @@ def _write_table(df, path: Path, tex: str | None) -> Path | None:
     return path.with_suffix(".csv")
 
 
-def _fig9_table(outcomes, path, data_root):
-    from . import comparison_report
+FIG9_COLUMNS = {"classifier": "Classifier", "paper_pct": "Paper (\\%)", "ours_pct": "Ours (\\%)", "ci_low": "CI low",
+                "ci_high": "CI high", "runs": "$n$", "failed": "Failed", "verdict": "Verdict"}
+FIG9_CAPTION = ("The paper's Fig. 9 and ours: test error on the 10,000 MNIST test digits (95 \\% interval: seeds and "
+                "shared test digits; verdict by the rule of reports/verdicts/published.py).")
+
+
+def fig9_table(df, path, caption: str = FIG9_CAPTION, label: str = "tab:fig9") -> Path | None:
+    """A Fig. 9 frame (comparison_report.fig9_numeric's columns, a user's row possibly added by `lenet compare`)
+    as path.csv and booktabs path.tex."""
     from .latex import booktabs
 
-    df = comparison_report.fig9_numeric(outcomes)
-    cols = {"classifier": "Classifier", "paper_pct": "Paper (\\%)", "ours_pct": "Ours (\\%)", "ci_low": "CI low",
-            "ci_high": "CI high", "runs": "$n$", "failed": "Failed", "verdict": "Verdict"}
-    caption = ("The paper's Fig. 9 and ours: test error on the 10,000 MNIST test digits (95 \\% interval: seeds and "
-               "shared test digits; verdict by the rule of reports/verdicts/published.py).")
-    return _write_table(df, path, None if df.empty else booktabs(df, cols, caption, "tab:fig9",
-                                                                 text=("classifier", "verdict")))
+    return _write_table(df, path, None if df is None or df.empty else booktabs(df, FIG9_COLUMNS, caption, label,
+                                                                             text=("classifier", "verdict")))
+
+
+def _fig9_table(outcomes, path, data_root):
+    from . import comparison_report
+
+    return fig9_table(comparison_report.fig9_numeric(outcomes), path)
 
 
 def _table2(outcomes, path, data_root):

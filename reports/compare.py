@@ -610,27 +610,25 @@ def digits_frame(result: Result):
 
 
 def write_outputs(result: Result, out: Path) -> list[Path]:
+    """compare.md, and the report's own Fig. 9 artefacts (reports/artefacts.py: the table and the figure) with
+    the user's row added, and digits.csv."""
     from lenet_repro import atomic
 
-    from . import comparison_report
-    from .latex import booktabs
+    from . import artefacts
 
     out.mkdir(parents=True, exist_ok=True)
-    df = fig9_frame(result)
-    paths = [out / "compare.md", out / "fig9.csv", out / "fig9.tex"]
+    paths = [out / "compare.md"]
     atomic.write_text(paths[0], markdown(result), flag="--out")
-    atomic.write_text(paths[1], df.to_csv(index=False), flag="--out")
-    cols = {"classifier": "Classifier", "paper_pct": "Paper (\\%)", "ours_pct": "Ours (\\%)", "ci_low": "CI low",
-            "ci_high": "CI high", "runs": "$n$", "failed": "Failed", "verdict": "Verdict"}
-    atomic.write_text(paths[2], booktabs(df, cols, f"The paper's Fig. 9, ours and {result.name}: test error on the "
-                                         f"10,000 MNIST test digits.", "tab:fig9-compare",
-                                         text=("classifier", "verdict")), flag="--out")
+    table = artefacts.fig9_table(fig9_frame(result), out / "fig9", f"The paper's Fig. 9, ours and {result.name}: test "
+                                 f"error on the 10,000 MNIST test digits.", "tab:fig9-compare")
+    if table:
+        paths += [table, table.with_suffix(".tex")]
     dg = digits_frame(result)
     if not dg.empty:
         atomic.write_text(out / "digits.csv", dg.to_csv(index=False), flag="--out")
         paths.append(out / "digits.csv")
     s = result.summary()
-    fig = comparison_report.bar_chart(result.outcomes, out / "fig9.png",
+    fig = artefacts.get("fig9").build(result.outcomes, out / "fig9.png", None,
                                       extra=(f"yours: {result.name}", s) if s else None)
     if fig:
         paths += [fig, fig.with_suffix(".pdf")]

@@ -43,7 +43,15 @@ def _lenet5_records():
     return recs
 
 
-def test_the_true_labels_with_100_changed(hundred, tmp_path):
+def test_the_true_labels_with_100_changed(hundred, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from reports import artefacts
+
+    drawn = []  # the figure comes from the report's own registry (one Fig. 9 for `lenet report` and compare)
+    fig9 = artefacts.ARTEFACTS["fig9"]
+    monkeypatch.setitem(artefacts.ARTEFACTS, "fig9", replace(
+        fig9, build=lambda *a, **k: drawn.append(k.get("extra")) or fig9.build(*a, **k)))
     p, idx = hundred
     r = compare.compare_predictions(p, "hundred")
     assert r.good[0]["final"]["test_misses"] == 100 and math.isclose(r.good[0]["final"]["test_error"], 1.00)
@@ -66,6 +74,7 @@ def test_the_true_labels_with_100_changed(hundred, tmp_path):
     paths = r.write(tmp_path)
     names = {x.name for x in paths}
     assert {"compare.md", "fig9.csv", "fig9.tex", "digits.csv", "fig9.png", "fig9.pdf"} <= names
+    assert len(drawn) == 1 and drawn[0][0] == "yours: hundred" and drawn[0][1]["mean"] == pytest.approx(1.0)
     import pandas as pd
 
     df = pd.read_csv(tmp_path / "fig9.csv")
