@@ -7,7 +7,7 @@ AVX2-only machine runs) and torch's CPU kernels forced to their DEFAULT (no AVX)
 with the kernel built for the newest target this CPU runs (x86-64-v4 = AVX-512 where present) and
 torch's widest dispatch. Compares every number of the two run records (all but wall times) and
 writes benchmarks/results/cross_target.json, from which the README's reproduction sentence is
-generated (reports/readme.py, block "reproduction").
+generated (reports/render/readme.py, block "reproduction").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ records identical, and what does a Ray task cost beyond the training itself?
 
     python benchmarks/ray_vs_local.py [--profile smoke] [--cpus-per-node 2]
 
-Starts the cluster like tests/test_ray.py (reports.engines.local_cluster: `ray start --head` plus a
+Starts the cluster like tests/test_ray.py (reports.run.engines.local_cluster: `ray start --head` plus a
 joined node, every listener on 127.0.0.1, 2 CPUs each), runs `lenet report --profile P` into two
 fresh folders, once per engine (the Ray engine ships the code to the cluster as the job's
 working_dir), compares every number of every run record (all but wall times and provenance), checks
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from lenet_repro.atomic import write_json  # noqa: E402
 from lenet_repro.device import cpu_model  # noqa: E402
-from reports.engines import is_running, listeners, local_cluster, on_loopback  # noqa: E402
+from reports.run.engines import is_running, listeners, local_cluster, on_loopback  # noqa: E402
 
 from lenet_repro.records import numbers_of  # noqa: E402
 

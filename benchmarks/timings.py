@@ -3,7 +3,7 @@
     python benchmarks/timings.py --name "make test (fresh clone)" -- bash .ci/run
 
 Appends {name, command, wall_seconds, max_rss_mb, exit code, machine, commit, date} to
-benchmarks/results/timings.json; `python -m reports.readme` renders the latest entry per name.
+benchmarks/results/timings.json; `python -m reports.render.readme` renders the latest entry per name.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ class LeNet5Config:
     subsampling_curvature: str = "square-of-sum"  # ASSUMED: the coefficient's h_kk term: "squares" = sum_j x_j^2
     #                                         over its 4 connections (Eq. 23/27 read literally); "square-of-sum"
     #                                         = (sum_j x_j)^2, as Lush's s-layer bbprop computes it. Chosen by the
-    #                                         joint readings rule (reports/selection.py; report, "The open
+    #                                         joint readings rule (reports/stats/selection.py; report, "The open
     #                                         readings, jointly"): no reading met all the paper's diagnostics,
     #                                         this one had the lowest held-out error
     # ---- input (Sec. III-A) ---------------------------------------------------------------------

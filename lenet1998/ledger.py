@@ -2,7 +2,7 @@
 each row citing its section, and every choice the paper leaves open), with its status -- faithful / assumed / deviates / modernised -- the value used
 and why. The data is `ledger.csv`; the "value used" column is read from the defaults in
 `lenet1998.config`, so it cannot drift from the code. Rendered into the README by
-`python -m reports.readme`.
+`python -m reports.render.readme`.
 """
 
 from __future__ import annotations

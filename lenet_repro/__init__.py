@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 # __getattr__), so `import lenet_repro` stays light and the shared layer imports nothing above it at
 # import time; tests/test_layers.py allows its upward imports only inside this __getattr__.
 PUBLIC = {
-    "check": "reports.check",                   # a run record against a published number (`lenet check`)
-    "Verdict": "reports.check",                 # what `check` returns
+    "check": "reports.stats.check",                   # a run record against a published number (`lenet check`)
+    "Verdict": "reports.stats.check",                 # what `check` returns
     "assert_consistent": "reports.testing",     # the same, as a pytest assertion
     "pretrained": "lenet1998.pretrained",       # the shipped LeNet-5 checkpoints
     "input_transform": "lenet1998.pretrained",  # MNIST's 28x28 digits -> the network's 32x32 input
@@ -27,7 +27,7 @@ __all__ = ["__version__", *PUBLIC]
 
 def __getattr__(name: str):
     if name in ("check", "Verdict"):
-        from reports.check import Verdict, check
+        from reports.stats.check import Verdict, check
     elif name == "assert_consistent":
         from reports.testing import assert_consistent
     elif name in ("pretrained", "input_transform"):

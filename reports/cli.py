@@ -8,7 +8,7 @@
                                    gives one recipe's options
     lenet evaluate <checkpoint|name>                                  (python -m lenet1998.evaluate)
     lenet report [--profile smoke|quick|full] [...]                   (python -m reports.report)
-    lenet check <result.json> [--reference ID]                        (python -m reports.check)
+    lenet check <result.json> [--reference ID]                        (python -m reports.stats.check)
     lenet compare --predictions FILE | --model FILE.py:FACTORY --name NAME   (python -m reports.compare)
 
 It sits in the top layer because it imports every package; `python -m reports` runs it too. It owns
@@ -118,7 +118,7 @@ def _dispatch(argv: list[str]) -> int:
     elif cmd == "report":
         from .report import main as sub
     elif cmd == "check":
-        from .check import main as sub
+        from .stats.check import main as sub
     elif cmd == "compare":
         from .compare import main as sub
     else:

@@ -424,9 +424,9 @@ class Result:
 
 def recorded_outcomes(records_dir: Path = RECORDS, data_root=None):
     """The committed full report's Fig. 9 and LeNet-5 runs, read from its cache (nothing is trained)."""
-    from . import rowruns
-    from .plan import build_plan
-    from .runner import run_plan
+    from .stats import rowruns
+    from .run.plan import build_plan
+    from .run.runner import run_plan
 
     rowruns.DATA_ROOT[0] = data_root
     plan = build_plan("full", only="comparison/*,faithful/*")
@@ -465,7 +465,7 @@ def compare_runs(runs: list[Run], name: str, *, reference: str = DEFAULT_REFEREN
     against LeNet-5's recorded runs, for the runs of one user model."""
     from lenet_repro.references import get_reference
 
-    from . import rowruns
+    from .stats import rowruns
     from .verdicts import change_verdict, fixed_vs_row, judge, paired, row_estimate
 
     rowruns.DATA_ROOT[0] = data_root
@@ -520,7 +520,7 @@ def fig9_frame(result: Result):
     """The Fig. 9 table (reports/comparison_report.fig9_numeric) with the user's row last."""
     import pandas as pd
 
-    from . import comparison_report
+    from .sections import comparison_report
     from .verdicts import reference_se
 
     df = comparison_report.fig9_numeric(result.outcomes)
@@ -590,7 +590,7 @@ def digits_frame(result: Result):
     """Every digit yours or any LeNet-5 seed misses: index, label, your prediction, LeNet-5 seeds missing it."""
     import pandas as pd
 
-    from . import rowruns
+    from .stats import rowruns
 
     lenet = rowruns.of(result.outcomes, LENET5, holdout=False).good_by_seed()
     counts: dict[int, int] = {}
@@ -610,11 +610,11 @@ def digits_frame(result: Result):
 
 
 def write_outputs(result: Result, out: Path) -> list[Path]:
-    """compare.md, and the report's own Fig. 9 artefacts (reports/artefacts.py: the table and the figure) with
+    """compare.md, and the report's own Fig. 9 artefacts (reports/render/artefacts.py: the table and the figure) with
     the user's row added, and digits.csv."""
     from lenet_repro import atomic
 
-    from . import artefacts
+    from .render import artefacts
 
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "compare.md"]

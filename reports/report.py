@@ -26,10 +26,12 @@ from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, cpu_model, resolve_dev
 from lenet_repro.errors import ConfigError
 from lenet_repro.lock import dir_lock
 
-from . import figures, tables, verdicts
-from .plan import BASELINE, PROFILES, build_plan, get_profile, sweep_default_id
-from .engines import ENGINES, TASK_CPUS
-from .runner import Outcome, run_plan
+from .render import figures
+from .sections import tables
+from . import verdicts
+from .run.plan import BASELINE, PROFILES, build_plan, get_profile, sweep_default_id
+from .run.engines import ENGINES, TASK_CPUS
+from .run.runner import Outcome, run_plan
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -122,10 +124,10 @@ def _provenance(outcomes: list[Outcome], started: float, prof_name: str, device:
 
 
 def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: str) -> list[str]:
-    """Table 3 and what follows from it: the ablation study between the two ends (reports/ablations.py,
-    statistics in reports/ablation_report.py)."""
-    from . import ablation_report as ar
-    from . import ablations
+    """Table 3 and what follows from it: the ablation study between the two ends (reports/sections/ablations.py,
+    statistics in reports/sections/ablation_report.py)."""
+    from .sections import ablation_report as ar
+    from .sections import ablations
     from .verdicts import ALPHA
 
     present = any(o.record for o in outcomes if o.item.experiment.group in ablations.GROUPS)
@@ -141,7 +143,7 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
         "pooling, dense C3, F6 -> linear 10 + softmax, the book's Xavier init, minibatch SGD at lr 0.9, batch 256, "
         "10 epochs reshuffled, inputs in [0, 1]. tests/test_ablations.py checks that the two code paths compute "
         "the same function (logits, loss, gradients, one SGD pass) and draw from the same init bounds. Every "
-        "difference is a change of its own; each row is a set of changes (reports/ablations.py).\n",
+        "difference is a change of its own; each row is a set of changes (reports/sections/ablations.py).\n",
         doc.replace("below ALPHA (printed with its value in the tables'\n  note)", f"below ALPHA = {ALPHA:g}") + "\n",
         (f"_Profile `{prof_name}`: {prof.note}._\n" if prof_name != "full" else ""),
         ar.endpoint_agreement(outcomes) + "\n",
@@ -166,7 +168,7 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
 
 def _failed_by_rule(outcomes: list[Outcome]) -> str:
     """One line per experiment with runs that failed by THE FAILED-RUN RULE."""
-    from . import rowruns
+    from .stats import rowruns
 
     lines = []
     for exp_id in dict.fromkeys(o.item.experiment.id for o in outcomes if o.record):
@@ -177,8 +179,8 @@ def _failed_by_rule(outcomes: list[Outcome]) -> str:
 
 
 def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
-    """Figs. 9-12: the paper's comparison with our numbers (reports/comparison.py, comparison_report.py)."""
-    from . import comparison, comparison_report as cr
+    """Figs. 9-12: the paper's comparison with our numbers (reports/sections/comparison.py, comparison_report.py)."""
+    from .sections import comparison, comparison_report as cr
 
     design = comparison.__doc__.split("\n\n", 1)[1].strip()
     off = cr.disagreements(outcomes)
@@ -206,19 +208,19 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
     from lenet1998.config import FAITHFUL
 
     out = Path(out)
-    from . import artefacts
+    from .render import artefacts
 
-    made = artefacts.write_all(outcomes, out, data_root)  # every figure and table file (reports/artefacts.py)
+    made = artefacts.write_all(outcomes, out, data_root)  # every figure and table file (reports/render/artefacts.py)
     faithful = [o for o in outcomes if o.item.experiment.group == "faithful" and o.record]
 
     def fig(name, caption):
         p = made.get(name)
         return f"![{caption}](figures/{p.name})\n\n_{caption}_\n" if p else f"_({name}: no runs for it)_\n"
 
-    from . import ablation_report, comparison_report, fig6  # noqa: F401  (the sections below)
+    from .sections import ablation_report, comparison_report, fig6  # noqa: F401  (the sections below)
 
     failed = [o for o in outcomes if o.record is None]
-    from . import selection
+    from .stats import selection
 
     readings, readings_how = tables.table_readings(outcomes)
     rule = selection.__doc__.split("\n\n", 1)[1].rsplit("\n\nEvery threshold", 1)[0]
@@ -247,7 +249,7 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "its inputs, the init's divisor, how the subsampling coefficients and biases start, and what "
         "curvature a coefficient gets. Every combination of the readings it allows is trained on the first "
         "50,000 training digits and scored on the last 10,000 (never the test digits). The rule "
-        "(reports/selection.py), written before these runs finished:\n\n" + rule + "\n",
+        "(reports/stats/selection.py), written before these runs finished:\n\n" + rule + "\n",
         _md(readings), f"Choice: {readings_how}.\n" if not readings.empty else "",
         "Pass-1 effective rates per parameter tensor (smallest .. largest over the seeds):\n" if not readings.empty
         else "", _md(tables.table_readings_layers(outcomes)) if not readings.empty else "",
@@ -333,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--to needs --artefact NAME (`--artefact list` lists them)")
 
     def body() -> int:
-        from . import rowruns
+        from .stats import rowruns
 
         started = time.time()
         rowruns.DATA_ROOT[0] = args.data_root  # the labels THE FAILED-RUN RULE reads
@@ -347,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
         plan = build_plan(prof, args.seeds, args.only)
         out = Path(args.out or f"reports/{prof.name}")
         if args.artefact:
-            from . import artefacts
+            from .render import artefacts
 
             if args.artefact == "list":
                 print(artefacts.listing())
@@ -363,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(it.key, it.overrides)
             return 0
         if args.estimate:
-            from .estimate import estimate, format_estimate
+            from .run.estimate import estimate, format_estimate
 
             ests, sources = estimate(plan, out, args.workers)
             print(format_estimate(prof.name, ests, sources))

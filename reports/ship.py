@@ -18,7 +18,7 @@ from lenet_repro import atomic
 from lenet_repro.cli_util import run_cli
 from lenet_repro.errors import RecordError
 
-from .readme import load_outcomes
+from .render.readme import load_outcomes
 
 TARGET = Path(__file__).resolve().parent.parent / "lenet1998" / "checkpoints"
 SHIP = {"lenet5": "faithful/lenet5-1998", "lenet5-distortions": "faithful/lenet5-1998-distortions"}

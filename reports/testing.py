@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from .check import Verdict, check
+from .stats.check import Verdict, check
 
 
 def assert_consistent(result, reference_id: str | None = None, allow_better: bool = False,

@@ -1,5 +1,5 @@
-"""The ablation study's statistics (reports/ablation_report.py) and our own regression references
-(reports/own_references.py, `lenet check --reference ours:<id>`), on synthetic run records whose answers
+"""The ablation study's statistics (reports/sections/ablation_report.py) and our own regression references
+(reports/stats/own_references.py, `lenet check --reference ours:<id>`), on synthetic run records whose answers
 are known, against naive re-computations."""
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from scipy import stats as sps
 
 from lenet_repro import records
 from lenet_repro.errors import ConfigError
-from reports import ablation_report as ar
-from reports import ablations, own_references
-from reports.check import EXIT_BAD_INPUT, check
-from reports.check import main as check_main
-from reports.plan import RunItem, experiments
-from reports.runner import Outcome, resolved_config
+from reports.sections import ablation_report as ar
+from reports.sections import ablations
+from reports.stats import own_references
+from reports.stats.check import EXIT_BAD_INPUT, check
+from reports.stats.check import main as check_main
+from reports.run.plan import RunItem, experiments
+from reports.run.runner import Outcome, resolved_config
 from reports.testing import assert_consistent
 
 EXPERIMENTS = {e.id: e for e in experiments()}
@@ -129,7 +130,7 @@ def test_the_questions_get_a_verdict_from_both_ends():
 
 
 def test_tables_are_written_as_csv_and_booktabs_latex(tmp_path):
-    from reports import artefacts
+    from reports.render import artefacts
 
     study = _study({"sigmoid": 50})
     paths = [p for g in ablations.GROUPS for p in artefacts.write_one(f"table3-{g}", study, tmp_path / "tables" / f"ablation-{g}")]

@@ -1,4 +1,4 @@
-"""The ablation study's design (reports/ablations.py): its ladders are one change per step, its textbook
+"""The ablation study's design (reports/sections/ablations.py): its ladders are one change per step, its textbook
 end is the book's `exercise-mnist` in the 1998 code, and the two code paths compute the same function."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from lenet1998.preprocessing import to_input
 from lenet_repro.errors import ConfigError
 from modern.model import TextbookLeNet, init_weights
 from modern.recipes import get_recipe
-from reports import ablations
-from reports.ablations import ALL, BACKWARD, CHANGES, ENDPOINT_TEXTBOOK, overrides_of, rows, textbook_config
-from reports.plan import build_plan, experiments
+from reports.sections import ablations
+from reports.sections.ablations import ALL, BACKWARD, CHANGES, ENDPOINT_TEXTBOOK, overrides_of, rows, textbook_config
+from reports.run.plan import build_plan, experiments
 
 
 def _config(applied):

@@ -1,4 +1,4 @@
-"""Artefacts on demand (reports/artefacts.py, `lenet report --artefact NAME --to PATH`): each figure and table
+"""Artefacts on demand (reports/render/artefacts.py, `lenet report --artefact NAME --to PATH`): each figure and table
 is written alone from the cached runs, the same bytes as the report's own copy for a table, and REPORT.md is
 never touched."""
 
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from reports import artefacts
+from reports.render import artefacts
 from reports.report import main as report_main
 
 pytestmark = pytest.mark.data

@@ -665,8 +665,8 @@ def test_a_folder_with_only_a_run_record_is_not_silently_overwritten(capsys, tmp
 def test_the_runner_resumes_an_interrupted_textbook_run(tmp_path):
     from modern.recipes import get_recipe
     from modern.train import train
-    from reports.plan import RunItem, experiments
-    from reports.engines import _textbook
+    from reports.run.plan import RunItem, experiments
+    from reports.run.engines import _textbook
 
     ex = next(e for e in experiments() if e.id == "textbook/exercise-relu")
     item = RunItem(ex, 0, {"epochs": 2, "batch_size": 64}, 512, 200)
@@ -785,7 +785,7 @@ def test_a_lock_of_a_process_that_died_does_not_block(tmp_path):
 # ---------------------------------------------------------------------------------------------------------
 
 def test_progress_line_counts_runs_and_estimates_per_family():
-    from reports.runner import Progress
+    from reports.run.runner import Progress
 
     now = [1000.0]
     lines = []
@@ -805,7 +805,7 @@ def test_progress_line_counts_runs_and_estimates_per_family():
 
 
 def test_progress_with_a_prediction_rescales_it_by_the_finished_units():
-    from reports.runner import Progress
+    from reports.run.runner import Progress
 
     now = [0.0]
     lines = []
@@ -822,7 +822,7 @@ def test_progress_with_a_prediction_rescales_it_by_the_finished_units():
 
 
 def test_progress_before_anything_finished_and_long_durations():
-    from reports.runner import Progress, _duration
+    from reports.run.runner import Progress, _duration
 
     p = Progress({"modern": 1}, log=lambda s: None, clock=lambda: 0.0)
     assert p.estimate_left() is None
@@ -832,9 +832,9 @@ def test_progress_before_anything_finished_and_long_durations():
 def test_run_plan_prints_progress_after_each_run_and_group(tmp_path, monkeypatch, capsys):
     import lenet1998.data
     import lenet1998.train
-    import reports.engines as engines
-    import reports.runner as runner
-    from reports.plan import build_plan
+    import reports.run.engines as engines
+    import reports.run.runner as runner
+    from reports.run.plan import build_plan
 
     def fake_modern(item, d, device, data_root, threads):
         return {"final": {"test_acc": 0.5}}

@@ -12,8 +12,8 @@ import pytest
 
 from lenet_repro import atomic, records
 from lenet_repro.errors import PathError
-from reports.plan import build_plan
-from reports.runner import SET_ASIDE, foreign, run_dir, run_plan, trusted, unique_items
+from reports.run.plan import build_plan
+from reports.run.runner import SET_ASIDE, foreign, run_dir, run_plan, trusted, unique_items
 
 FULL = Path(__file__).resolve().parent.parent / "reports" / "full"
 

@@ -9,7 +9,7 @@ import pytest
 from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.records import SCHEMA
 from reports import assert_consistent, check
-from reports.check import main as check_main
+from reports.stats.check import main as check_main
 
 
 def _rec(dataset="mnist", family="lenet1998", recipe="lenet5-1998", **final):

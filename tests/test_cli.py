@@ -71,7 +71,7 @@ def test_unknown_command(capsys):
 @pytest.mark.parametrize("mod,prog", [("lenet_repro.fetch", "lenet data"), ("modern.train", "lenet train"),
                                       ("lenet1998.train", "lenet train lenet5-1998"),
                                       ("lenet1998.evaluate", "lenet evaluate"), ("reports.report", "lenet report"),
-                                      ("reports.check", "lenet check"), ("reports", "lenet")])
+                                      ("reports.stats.check", "lenet check"), ("reports", "lenet")])
 def test_python_m_entry_points_run(mod, prog):
     import subprocess
     import sys

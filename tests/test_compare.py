@@ -46,7 +46,7 @@ def _lenet5_records():
 def test_the_true_labels_with_100_changed(hundred, tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from reports import artefacts
+    from reports.render import artefacts
 
     drawn = []  # the figure comes from the report's own registry (one Fig. 9 for `lenet report` and compare)
     fig9 = artefacts.ARTEFACTS["fig9"]

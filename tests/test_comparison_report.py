@@ -1,4 +1,4 @@
-"""The Fig. 9-12 section and Fig. 6 of the report (reports/comparison.py, comparison_report.py, fig6.py):
+"""The Fig. 9-12 section and Fig. 6 of the report (reports/sections/comparison.py, comparison_report.py, fig6.py):
 the rows in the figure's order, THE RULE of the held-out choices on hand-made records, the verdict,
 and a network row that resumes after an interruption to the identical record."""
 
@@ -11,9 +11,9 @@ import pytest
 
 from lenet1998.comparison.rows import ROWS
 from lenet_repro.references import load_references
-from reports import comparison, comparison_report as cr
-from reports.plan import Experiment, RunItem, build_plan
-from reports.runner import Outcome
+from reports.sections import comparison, comparison_report as cr
+from reports.run.plan import Experiment, RunItem, build_plan
+from reports.run.runner import Outcome
 
 
 def test_every_fig9_row_is_ours_or_says_why_not_in_the_figures_order():
@@ -169,7 +169,7 @@ def test_an_interrupted_network_row_resumes_to_the_identical_record(tmp_path):
 def test_the_committed_held_out_records_choose_the_defaults_in_rows_py():
     """THE RULE on the committed full report's held-out runs picks every default it has decided (a grid
     all of whose values have run); the LeNet-4 readouts keep LeNet-4's own pass count."""
-    from reports.runner import run_plan
+    from reports.run.runner import run_plan
 
     full = Path(__file__).resolve().parent.parent / "reports" / "full"
     outs = run_plan(build_plan("full", only="comparison-holdout/*"), full, readonly=True, log=lambda s: None)
@@ -183,7 +183,7 @@ def test_the_committed_held_out_records_choose_the_defaults_in_rows_py():
 
 
 def test_fig6_points_group_the_runs_by_training_set_size_with_the_papers_60k_points(tmp_path):
-    from reports import fig6
+    from reports.sections import fig6
 
     def out(group, recipe, seed, n, test, train):
         ex = Experiment(f"{group}/{recipe}-{n}", group, "lenet1998", recipe, recipe)
@@ -211,7 +211,7 @@ def test_lenet5_costs_are_sec_2b_counts_and_the_ratio_flags_beyond_10_percent():
     from the network the record's config builds; the paper's 401k is 0.85 of it, flagged."""
     import json
 
-    from reports.comparison_report import _costs, _ratio
+    from reports.sections.comparison_report import _costs, _ratio
 
     full = Path(__file__).resolve().parent.parent / "reports" / "full"
     rec = json.loads(next(full.glob("runs/faithful/lenet5-1998/s0-*/result.json")).read_text())
@@ -222,9 +222,9 @@ def test_lenet5_costs_are_sec_2b_counts_and_the_ratio_flags_beyond_10_percent():
 
 def test_every_cost_more_than_10_percent_off_the_papers_has_a_note():
     """Figs. 11-12 on the committed full report's records: every ratio flagged '> 10 % off' comes with a note
-    naming the convention or the model difference (reports/comparison.py COST_NOTES); every row states its
+    naming the convention or the model difference (reports/sections/comparison.py COST_NOTES); every row states its
     Fig. 10 score."""
-    from reports.runner import run_plan
+    from reports.run.runner import run_plan
 
     full = Path(__file__).resolve().parent.parent / "reports" / "full"
     outs = run_plan(build_plan("full", only="comparison/*,faithful/*"), full, readonly=True, log=lambda s: None)

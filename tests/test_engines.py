@@ -12,10 +12,10 @@ import pytest
 
 from lenet_repro.errors import ConfigError
 from reports import report
-from reports.engines import LOCKSTEP_GROUP, RayEngine, group_size, make_units
-from reports.estimate import estimate, format_estimate, simulate, unit_seconds
-from reports.plan import build_plan
-from reports.runner import run_dir, unique_items
+from reports.run.engines import LOCKSTEP_GROUP, RayEngine, group_size, make_units
+from reports.run.estimate import estimate, format_estimate, simulate, unit_seconds
+from reports.run.plan import build_plan
+from reports.run.runner import run_dir, unique_items
 
 FULL = Path(__file__).resolve().parent.parent / "reports" / "full"
 
@@ -126,8 +126,8 @@ def test_estimate_without_records_is_one_line(capsys, tmp_path):
 
 
 def test_unit_seconds_spreads_a_groups_training_over_its_cores(tmp_path):
-    from reports.engines import Unit
-    from reports.estimate import Cost
+    from reports.run.engines import Unit
+    from reports.run.estimate import Cost
 
     items = [it for it in build_plan("smoke") if it.experiment.family == "lenet1998"][:4]
     u = Unit("lockstep", [(it, tmp_path) for it in items])

@@ -1,4 +1,4 @@
-"""The report's figures (reports/figures.py; Fig. 6 in fig6.py, Fig. 9 in comparison_report.py, the ablation
+"""The report's figures (reports/render/figures.py; Fig. 6 in fig6.py, Fig. 9 in comparison_report.py, the ablation
 waterfall in ablation_report.py) on hand-made records: each is written as a PNG of at least 150 dpi and a
 vector PDF beside it; counted axes (passes, epochs) have integer ticks; log axes are ticked in plain
 numbers; a Fig. 9 row without a measurement says why in its row; no error bar leaves [0, 100] %."""
@@ -15,9 +15,10 @@ import torch
 from PIL import Image
 
 from lenet_repro.references import get_reference
-from reports import comparison, figures
-from reports.plan import Experiment, RunItem, experiments
-from reports.runner import Outcome
+from reports.sections import comparison
+from reports.render import figures
+from reports.run.plan import Experiment, RunItem, experiments
+from reports.run.runner import Outcome
 
 EXPS = {e.id: e for e in experiments()}
 
@@ -92,7 +93,7 @@ def test_error_bars_are_clipped_to_0_100_and_read_back():
     figures.plt.close(fig)
 
 
-# ---- reports/figures.py ----------------------------------------------------------------------------
+# ---- reports/render/figures.py ----------------------------------------------------------------------------
 
 def _faithful(exp_id: str, seed: int, passes: int = 20) -> Outcome:
     m = [{"pass": p, "test_error": 0.8 + 2 / p + seed / 20, "train_error": 0.2 + 2.5 / p + seed / 20}
@@ -171,7 +172,7 @@ def _comparison(row: str, seed: int, err: float) -> Outcome:
 
 
 def test_fig9_says_why_a_row_is_not_measured_in_its_row(tmp_path, drawn):
-    from reports import comparison_report as cr
+    from reports.sections import comparison_report as cr
 
     outs = [_comparison("mlp-300", s, 2.2 + s / 10) for s in range(3)] + [_comparison("linear", 0, 12.0)]
     _written(cr.bar_chart(outs, tmp_path / "fig9.png"))
@@ -200,7 +201,7 @@ def test_fig9_says_why_a_row_is_not_measured_in_its_row(tmp_path, drawn):
 
 
 def test_fig6_error_bars_stay_inside_0_100(tmp_path, drawn, monkeypatch):
-    from reports import fig6
+    from reports.sections import fig6
 
     def out(group, recipe, seed, n, test, train):
         ex = Experiment(f"{group}/{recipe}-{n}", group, "lenet1998", recipe, recipe)
@@ -222,8 +223,8 @@ def test_fig6_error_bars_stay_inside_0_100(tmp_path, drawn, monkeypatch):
 
 
 def test_the_waterfall_is_written_with_its_bars_inside_0_100(tmp_path, drawn):
-    from reports import ablation_report as ar
-    from reports import ablations
+    from reports.sections import ablation_report as ar
+    from reports.sections import ablations
 
     outs = []
     for i, r in enumerate(row for row in ablations.rows() if row.group == "ladder"):

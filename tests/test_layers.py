@@ -50,7 +50,7 @@ def test_the_facade_imports_nothing_above_until_a_name_is_used():
     code = ("import sys, lenet_repro; above = sorted(m for m in sys.modules if m.split('.')[0] in "
             "('lenet1998', 'modern', 'reports')); assert not above, above; "
             "from lenet_repro import check, assert_consistent, pretrained, input_transform; "
-            "assert check is sys.modules['reports.check'].check, check; "
+            "assert check is sys.modules['reports.stats.check'].check, check; "
             "assert pretrained is sys.modules['lenet1998.pretrained'].pretrained")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -1,6 +1,6 @@
 """The Ray engine against real clusters started here (issues 9 and 19).
 
-A cluster (reports.engines.local_cluster): `ray start --head` plus nodes joined to it with `ray start
+A cluster (reports.run.engines.local_cluster): `ray start --head` plus nodes joined to it with `ray start
 --address`, all on 127.0.0.1 with Ray kept from rewriting it to the machine's primary address
 (ray-project/ray#26293), so that every server binds to the loopback only; usage reporting off, no
 dashboard. Each `ray start` runs in a session of its own and every process of the cluster carries the
@@ -33,9 +33,9 @@ from lenet_repro.records import numbers_of
 ray = pytest.importorskip("ray", reason="the [ray] extra is not installed")
 
 from reports import report  # noqa: E402
-from reports.engines import (  # noqa: E402
+from reports.run.engines import (  # noqa: E402
     RayEngine, Unit, code_root, execute_unit, is_running, listeners, local_cluster, on_loopback)
-from reports.plan import build_plan  # noqa: E402
+from reports.run.plan import build_plan  # noqa: E402
 
 pytestmark = [pytest.mark.ray, pytest.mark.data, pytest.mark.slow]
 

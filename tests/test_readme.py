@@ -5,14 +5,14 @@ from pathlib import Path
 import pytest
 
 from lenet_repro.errors import ConfigError
-from reports import readme
+from reports.render import readme
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_generated_blocks_are_current():
     text = readme.README.read_text()
-    assert readme.render(text) == text, "README.md is stale: run `python -m reports.readme` and commit"
+    assert readme.render(text) == text, "README.md is stale: run `python -m reports.render.readme` and commit"
 
 
 def test_first_lines_are_the_two_commands_and_ci_runs_the_test_one():
@@ -30,14 +30,14 @@ def test_a_missing_block_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     readme.README.write_text("no markers here\n")
     assert readme.main(["--check"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("python -m reports.readme: error: README.md has no") and err.count("\n") == 1
+    assert err.startswith("python -m reports.render.readme: error: README.md has no") and err.count("\n") == 1
 
 
 def test_our_own_references_are_current_with_the_committed_records():
     """reports/full/references.csv (`lenet check --reference ours:<id>`) is what the committed records give."""
     import pandas as pd
 
-    from reports import own_references
+    from reports.stats import own_references
 
     committed = pd.read_csv(own_references.PACKAGED, keep_default_na=False)
     fresh = own_references.rows(readme.load_outcomes(readme.FULL))

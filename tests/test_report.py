@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from lenet_repro.errors import ConfigError
-from reports import ablations
-from reports.plan import PROFILES, build_plan
+from reports.sections import ablations
+from reports.run.plan import PROFILES, build_plan
 from reports.report import main as report_main
 
 
@@ -40,7 +40,7 @@ def test_profiles_and_seeds():
 
 def test_the_comparison_runs_every_fig9_row_and_its_held_out_grids():
     from lenet1998.comparison.rows import ROWS
-    from reports import comparison
+    from reports.sections import comparison
 
     full = [it for it in build_plan("full") if it.experiment.family == "comparison"]
     test = [it for it in full if it.experiment.group == "comparison"]
@@ -70,7 +70,7 @@ def test_fig6_trains_lenet5_on_15k_and_30k_digits_with_and_without_distortions()
 
 def test_distortion_sweep_scales_all_four_ranges_and_finds_the_default():
     from lenet1998.config import FAITHFUL
-    from reports.plan import DISTORTION_FACTORS, default_distortion_factor, distortion_overrides
+    from reports.run.plan import DISTORTION_FACTORS, default_distortion_factor, distortion_overrides
 
     assert distortion_overrides(0) == {"distortions": False}
     half, one = distortion_overrides(0.5), distortion_overrides(1.0)
@@ -166,8 +166,8 @@ def test_a_crashed_run_is_retried_then_reported(tmp_path, monkeypatch, capsys):
 
 
 def test_cache_key_ignores_distortion_settings_only_when_there_are_no_distortions():
-    from reports.plan import RunItem
-    from reports.runner import run_dir
+    from reports.run.plan import RunItem
+    from reports.run.runner import run_dir
 
     plain = build_plan("full", only="faithful/lenet5-1998")[0]
     dist = build_plan("full", only="faithful/lenet5-1998-distortions")[0]

@@ -1,11 +1,11 @@
-"""The rule that chooses the open readings (reports/selection.py) on hand-built records, and the report's
+"""The rule that chooses the open readings (reports/stats/selection.py) on hand-built records, and the report's
 cache retraining a record of another numeric build."""
 
 import json
 
 import pytest
 
-from reports.selection import CRITERIA, choose, verdict
+from reports.stats.selection import CRITERIA, choose, verdict
 
 
 def _record(rate_min=1e-4, rate_max=0.015, errors=None, running=0.3, n=10_000, passes=20):
@@ -59,8 +59,8 @@ def test_choose_prefers_consistency_then_held_out_error():
 @pytest.mark.data
 def test_a_record_of_another_numeric_build_is_trained_again(tmp_path):
     from lenet1998.fast.build import numeric_build_id
-    from reports.plan import build_plan
-    from reports.runner import run_dir, run_plan
+    from reports.run.plan import build_plan
+    from reports.run.runner import run_dir, run_plan
 
     plan = [it for it in build_plan("smoke") if it.experiment.id == "faithful/lenet5-1998"]
     run_plan(plan, tmp_path, log=lambda s: None)
@@ -77,7 +77,7 @@ def test_a_record_of_another_numeric_build_is_trained_again(tmp_path):
 
 
 def test_a_headline_row_that_mixes_commits_or_builds_says_so():
-    from reports.tables import commits_note
+    from reports.sections.tables import commits_note
 
     def rec(commit, dirty=False, build="k1w1-aaaaaa"):
         return {"family": "lenet1998", "provenance": {"git_commit": commit, "git_dirty": dirty, "backend": "fast",

@@ -7,7 +7,7 @@ linear units, gradient descent learning, and learning by directly solving linear
 similar results."
 
 The unit and the method are a reading (`method`, issue 18; chosen on held-out digits,
-reports/comparison.py), each fitting +1 / -1 targets (+1 for the correct class, -1 for the others) with
+reports/sections/comparison.py), each fitting +1 / -1 targets (+1 for the correct class, -1 for the others) with
 the ridge term `ridge` (0 = none) on the squared error summed over the training patterns:
 
 - "least-squares": linear units "learned by directly solving linear systems", solved in float64

@@ -9,7 +9,7 @@ Reading taken: each unit is linear (784 weights + bias: 45 x 785 = 35,325 parame
 fitted by least squares on its two classes (linear.least_squares), as the linear classifier. The
 unit's nonlinearity is not stated: `unit="linear"` sums the raw outputs, `unit="tanh"` squashes each
 unit's output with tanh before the sums (a sigmoid unit's bounded vote, so that a unit far from the
-patterns it was trained on cannot dominate the score); chosen on held-out digits (reports/comparison.py).
+patterns it was trained on cannot dominate the score); chosen on held-out digits (reports/sections/comparison.py).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Input versions (Sec. III-A): "regular" = MNIST's 28x28 as distributed (784 value
 Where the paper is silent or ambiguous about a row's input, the row follows the preprocessing column of
 the MNIST web page (LeCun, Cortes & Burges, "The MNIST database of handwritten digits": the authors' own
 table of these rows; MNIST_PAGE below), and where its input is an option (`input`), both versions are
-measured on held-out digits and shown (reports/comparison.py). A network row's input is its version's pixels scaled like LeNet-5's (background
+measured on held-out digits and shown (reports/sections/comparison.py). A network row's input is its version's pixels scaled like LeNet-5's (background
 -0.1, ink 1.175, Sec. II-B), flat for the fully connected nets, centred in the net's input field for
 the convolutional ones (LeNet-1: the 16x16 image in 28x28, Sec. III-C.7; LeNet-4: 28x28 in 32x32).
 """
@@ -43,7 +43,7 @@ class Row:
     input: str  # regular | deslant | 16x16
     fit: object  # (x, y, **options) -> a model with .scores(x), .predict(x), .parameters (None: a network)
     options: dict = field(default_factory=dict)  # defaults: an ASSUMED reading (module docstrings), or the
-    # held-out winner of its grid (reports/comparison.py THE RULE; tests/test_comparison_report.py checks it)
+    # held-out winner of its grid (reports/sections/comparison.py THE RULE; tests/test_comparison_report.py checks it)
     stochastic: bool = False  # does the seed change the result?
     train_error: bool = True  # is the error on the training set meaningful (not for a nearest-neighbour rule)?
     network: str | None = None  # an online-SDLM network (convnets.net_by_name), trained by passes
@@ -57,7 +57,7 @@ def _net(name, label, ref, net, input="regular", distortions=False, passes=20, *
 
 
 def _mlp(name, label, ref, sizes, input="regular", distortions=False, passes=20, rate_scale=0.3):
-    # rate_scale: the paper's schedule times this for a fully connected net (reports/comparison.py THE STEP-SIZE
+    # rate_scale: the paper's schedule times this for a fully connected net (reports/sections/comparison.py THE STEP-SIZE
     # RULE: 1 x LeNet-5's rates is out on the paper's first-pass evidence; 0.3 is the first value left)
     return _net(name, label, ref, "-".join(map(str, sizes)), input, distortions, passes, rate_scale=rate_scale)
 

@@ -7,7 +7,7 @@ computational cost of this technique is very high: about 14 million multiply-add
 scikit-learn's SVC (libsvm's SMO) fits it: writing an SMO solver by hand would be hundreds of lines
 of a well-known algorithm. Readings taken (unstated in the paper): the kernel
 K(u, v) = (gamma u.v + coef0)^degree on pixels in [0, 1] with gamma = gamma_scale / D (1 / D is
-scikit-learn's "auto"; the scale is chosen on held-out digits, reports/comparison.py), coef0 = 1, degree 4, C = 10, one-vs-one over the 45 class
+scikit-learn's "auto"; the scale is chosen on held-out digits, reports/sections/comparison.py), coef0 = 1, degree 4, C = 10, one-vs-one over the 45 class
 pairs (libsvm's multiclass scheme: the prediction = the most votes, ties to the summed pairwise decision
 values); Fig. 10's score = the decision value of the classifier between the two top candidates
 (`SVM.scores`). The one-vs-rest machine below (ten binary classifiers, the paper's setting) serves the

@@ -8,7 +8,7 @@ by applying the invariance transformations to them, and train a second SVM on th
 their virtual copies. Done here per binary classifier (class c against the rest, svm.fit_one_vs_rest): its
 own support vectors, labelled by the sign of their coefficients, each with its transformed copies.
 
-Transform sets (`transforms`, a held-out grid, reports/comparison.py): "shift-4" = the image moved by one
+Transform sets (`transforms`, a held-out grid, reports/sections/comparison.py): "shift-4" = the image moved by one
 pixel left, right, up and down (Schoelkopf et al.'s set for MNIST), "shift-8" = those and the four
 diagonal one-pixel moves; the pixels moved in are background (0). Readings taken (ASSUMED): regular 28x28
 input (the MNIST web page: "Virtual SVM deg-9 poly [distortions] | none | 0.8"), the kernel (gamma u.v +

@@ -3,8 +3,8 @@ name. `lenet report` writes them all beside REPORT.md; `lenet report --artefact 
 alone from the cached records (nothing is trained, REPORT.md is never touched); `lenet report --artefact
 list` lists them; `lenet compare` draws the same Fig. 9.
 
-A figure is written as PNG and PDF (reports/figures.py: one style, 200 dpi and vector), a table as CSV
-and booktabs LaTeX (reports/latex.py); each artefact builds its frame from the records through the
+A figure is written as PNG and PDF (reports/render/figures.py: one style, 200 dpi and vector), a table as CSV
+and booktabs LaTeX (reports/render/latex.py); each artefact builds its frame from the records through the
 section module that owns it (tables.py, comparison_report.py, ablation_report.py, fig6.py, figures.py).
 
     lenet report --profile full --out reports/full --artefact fig9 --to paper/fig9.pdf
@@ -20,7 +20,7 @@ from typing import Callable
 from lenet_repro import atomic
 from lenet_repro.errors import ConfigError
 
-from . import ablations
+from ..sections import ablations
 
 FIGURE_SUFFIXES = (".png", ".pdf")
 TABLE_SUFFIXES = (".csv", ".tex")
@@ -94,20 +94,20 @@ def _activations(outcomes, path, data_root):
 
 
 def _fig6(outcomes, path, data_root):
-    from . import fig6
+    from ..sections import fig6
 
     return fig6.figure(outcomes, path)
 
 
 def _fig9(outcomes, path, data_root, extra=None):
     """`extra`: (label, summary) of a user's row, drawn last and highlighted (`lenet compare`)."""
-    from . import comparison_report
+    from ..sections import comparison_report
 
     return comparison_report.bar_chart(outcomes, path, extra=extra)
 
 
 def _waterfall(outcomes, path, data_root):
-    from . import ablation_report
+    from ..sections import ablation_report
 
     return ablation_report.waterfall(outcomes, path)
 
@@ -142,13 +142,13 @@ def fig9_table(df, path, caption: str = FIG9_CAPTION, label: str = "tab:fig9") -
 
 
 def _fig9_table(outcomes, path, data_root):
-    from . import comparison_report
+    from ..sections import comparison_report
 
     return fig9_table(comparison_report.fig9_numeric(outcomes), path)
 
 
 def _table2(outcomes, path, data_root):
-    from . import tables
+    from ..sections import tables
     from .latex import booktabs
 
     df = tables.faithful_numeric(outcomes)
@@ -160,7 +160,7 @@ def _table2(outcomes, path, data_root):
 
 def _ablation(group: str):
     def build(outcomes, path, data_root):
-        from . import ablation_report
+        from ..sections import ablation_report
         from .latex import escape
 
         df = ablation_report.numeric_table(outcomes, group)
@@ -174,13 +174,13 @@ def _ablation(group: str):
 
 
 def _results(outcomes, path, data_root):
-    from . import tables
+    from ..sections import tables
 
     return _write_table(tables.results_frame(outcomes), path, None)
 
 
 def _references(outcomes, path, data_root):
-    from . import own_references
+    from ..stats import own_references
 
     return _write_table(own_references.rows(outcomes), path, None)
 

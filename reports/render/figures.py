@@ -35,8 +35,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from lenet_repro.references import book_builds, book_plot_readings, headline_reference, reference_for  # noqa: E402
 
-from .plan import experiments  # noqa: E402
-from .runner import Outcome  # noqa: E402
+from ..run.plan import experiments  # noqa: E402
+from ..run.runner import Outcome  # noqa: E402
 
 # ---- the one style ---------------------------------------------------------------------------------
 
@@ -320,7 +320,7 @@ def distortion_examples(images: torch.Tensor, path: Path, n_digits: int = 8, cop
     from lenet1998.config import FAITHFUL
     from lenet1998.distortions import distortion_parameters, warp
 
-    from .plan import DISTORTION_FACTORS, distortion_label, distortion_overrides
+    from ..run.plan import DISTORTION_FACTORS, distortion_label, distortion_overrides
 
     factors = [f for f in DISTORTION_FACTORS if f > 0]
 

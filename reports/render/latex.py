@@ -17,7 +17,7 @@ def escape(s: str) -> str:
 
 def p_cell(x) -> str:
     """A p-value cell: '--' for none, '$<$ 0.001' below a thousandth (reports/verdicts format_p)."""
-    from .verdicts import format_p
+    from ..verdicts import format_p
 
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "--"

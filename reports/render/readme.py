@@ -1,7 +1,7 @@
 """Regenerate the README's generated blocks from recorded data (never edit them by hand).
 
-    python -m reports.readme            # rewrite the blocks in README.md
-    python -m reports.readme --check    # exit 1 if a block is stale (the test suite runs this)
+    python -m reports.render.readme            # rewrite the blocks in README.md
+    python -m reports.render.readme --check    # exit 1 if a block is stale (the test suite runs this)
 
 Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
 - results: the headline table, from the committed full report's run records (reports/full/runs);
@@ -11,8 +11,8 @@ Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
 - speed-layered: the Fig. 9 networks' online-step benchmark (benchmarks/results/layered_step.json);
 - reproduction: the cross-target comparison of one seed (benchmarks/results/cross_target.json);
 - raylocal: the smoke plan on a two-node Ray cluster against the local engine (benchmarks/results/ray_vs_local.json);
-- estimate: the wall-time planner's output for the full profile at 1, 8 and 64 workers (reports/estimate.py);
-- ablation: the ablation study's gap paragraph, the users' questions and its wall time (reports/ablation_report.py);
+- estimate: the wall-time planner's output for the full profile at 1, 8 and 64 workers (reports/run/estimate.py);
+- ablation: the ablation study's gap paragraph, the users' questions and its wall time (reports/sections/ablation_report.py);
 - compare: `lenet compare`'s worked example, from its committed runs (reports/compare-example, examples/);
 - timings: measured wall times of the set-up commands and report profiles (benchmarks/results/timings.json).
 """
@@ -27,19 +27,19 @@ from pathlib import Path
 from lenet_repro.errors import ConfigError
 from lenet_repro.references import headline_reference, reference_for
 
-from . import rowruns
-from .plan import build_plan, distortion_label, experiments, sweep_default_id
-from .tables import commits_note, running_train_error, winner_margin
-from .verdicts import judge, mean_sd, within_range
+from ..stats import rowruns
+from ..run.plan import build_plan, distortion_label, experiments, sweep_default_id
+from ..sections.tables import commits_note, running_train_error, winner_margin
+from ..verdicts import judge, mean_sd, within_range
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 FULL = ROOT / "reports" / "full"
 BENCH = ROOT / "benchmarks" / "results"
 
 
 def load_outcomes(out: Path, profile: str = "full"):
-    from .runner import run_plan
+    from ..run.runner import run_plan
 
     return run_plan(build_plan(profile), out, readonly=True, log=lambda s: None)
 
@@ -69,14 +69,14 @@ def _sweep_line(outcomes, group: str, intro: str) -> list[str]:
 
 
 def _readings_line(outcomes) -> list[str]:
-    """The joint choice of the open readings (reports/selection.py), as the report states it."""
-    from .selection import PAPER_RATE_HIGH, PAPER_RATE_LOW, choose
-    from .tables import readings_rows
+    """The joint choice of the open readings (reports/stats/selection.py), as the report states it."""
+    from ..stats.selection import PAPER_RATE_HIGH, PAPER_RATE_LOW, choose
+    from ..sections.tables import readings_rows
 
     rows = readings_rows(outcomes)
     if not rows:
         return []
-    from .selection import shortfall
+    from ..stats.selection import shortfall
 
     chosen, how = choose(rows)
     pool = [r for r in rows if not r["failed"]] or rows
@@ -85,7 +85,7 @@ def _readings_line(outcomes) -> list[str]:
     failed = [r for r in rows if r["failed"]]
     margin = winner_margin(outcomes, "readings")
     return ["", f"The open readings, jointly ({len(rows)} configurations x {rows[0]['seeds']} seeds, held-out error on "
-                f"the last 10,000 training digits; rule: reports/selection.py): {how}. Chosen: {chosen['label']}, "
+                f"the last 10,000 training digits; rule: reports/stats/selection.py): {how}. Chosen: {chosen['label']}, "
                 f"{chosen['heldout']:.2f} % (pass-1 rates {chosen['rate_min']:.2g} .. {chosen['rate_max']:.2g}); "
                 f"closest to the paper's diagnostics: {closest['label']}, {closest['heldout']:.2f} % (pass-1 rates "
                 f"{closest['rate_min']:.2g} .. {closest['rate_max']:.2g}; the paper: {PAPER_RATE_LOW:g} .. "
@@ -96,8 +96,8 @@ def _readings_line(outcomes) -> list[str]:
 
 def _comparison_lines(outcomes) -> list[str]:
     """The Fig. 9 comparison in a few lines: each row run so far, ours beside the paper's, and Fig. 6."""
-    from . import comparison_report as cr
-    from . import fig6
+    from ..sections import comparison_report as cr
+    from ..sections import fig6
 
     t = cr.fig9_table(outcomes)
     done = t[t["ours %"] != "-"]
@@ -112,7 +112,8 @@ def _comparison_lines(outcomes) -> list[str]:
                  f"{len(done)} of its {len(t)} rows measured; by THE VERDICT RULE (reports/verdicts/published.py: "
                  f"the paper's number with its own sampling error) {counts['consistent']} consistent, "
                  f"{counts['higher']} higher, {counts['lower']} lower, {counts['inconclusive']} inconclusive"
-                 + (f"; {failed_rows} rows have failed seeds, named and left out" if failed_rows else "")
+                 + (f"; {failed_rows} row{'s have' if failed_rows != 1 else ' has'} failed seeds, named and left out"
+                    if failed_rows else "")
                  + f". Test error % ours (the paper's, verdict): {cells}."]
     pts = fig6.points(outcomes)
     if pts:
@@ -170,7 +171,7 @@ def results_block(out: Path = FULL) -> str:
                      f" (loss {mean_sd([o.record['final']['train_loss'] for o in runs])[0]:.3f}, train acc "
                      f"{mean_sd([o.record['final']['train_acc'] for o in runs])[0]:.3f}) | the book's "
                      f"{ref.n_builds} builds: {ref.low:.3f}-{ref.high:.3f} (median {ref.value:.3f}) | {inside} |")
-    from .verdicts import rule_paragraph
+    from ..verdicts import rule_paragraph
 
     lines += ["", rule_paragraph()]
     lines += _comparison_lines(outcomes)
@@ -185,7 +186,7 @@ def results_block(out: Path = FULL) -> str:
     lines += ["", f"From the committed full report ([reports/full/REPORT.md](reports/full/REPORT.md)): "
                   f"{len({str(o.run_dir) for o in outcomes if o.record})} distinct runs on {', '.join(devices)}, commits {', '.join(commits)}"
                   + (f"; {failed} runs missing or failed" if failed else "") + "."]
-    from .report import numeric_builds_line
+    from ..report import numeric_builds_line
 
     lines += ["", numeric_builds_line(recs)[2:].capitalize().replace("**", "") + "."]
     return "\n".join(lines) + "\n"
@@ -289,7 +290,7 @@ def raylocal_block() -> str:
 
 
 def estimate_block() -> str:
-    from .estimate import estimate, format_estimate
+    from ..run.estimate import estimate, format_estimate
 
     ests, sources = estimate(build_plan("full"), FULL, [1, 8, 64])
     return "```\n$ lenet report --profile full --estimate --workers 1 8 64\n" + \
@@ -357,8 +358,8 @@ def full_report_time(out: Path = FULL, groups: tuple[str, ...] | None = None):
 
 def ablation_block(out: Path = FULL) -> str:
     """The ablation study in a few generated lines: the gap explained, the users' questions, the cost."""
-    from . import ablation_report as ar
-    from . import ablations
+    from ..sections import ablation_report as ar
+    from ..sections import ablations
 
     if not (out / "results.csv").exists():
         return "_No full report has been committed yet (`make report PROFILE=full`)._\n"
@@ -386,7 +387,7 @@ EXAMPLE_ARGS = dict(recipe="exercise-relu", seeds=range(3))
 def compare_block() -> str:
     """The worked example of `lenet compare`: its summary, recomputed from its committed runs (their records
     and checkpoints; nothing is trained: a missing run is an error naming the command that makes it)."""
-    from . import compare
+    from .. import compare
 
     missing = [s for s in EXAMPLE_ARGS["seeds"] if not (EXAMPLE / "runs" / f"s{s}" / "result.json").exists()]
     if missing:
@@ -431,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         new = render(old)
         if "--check" in argv:
             if new != old:
-                print("README.md is stale: run `python -m reports.readme`", file=sys.stderr)
+                print("README.md is stale: run `python -m reports.render.readme`", file=sys.stderr)
                 return 1
             return 0
         from lenet_repro.atomic import write_text
@@ -440,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
         print("README.md regenerated")
         return 0
 
-    return run_cli(body, prog="python -m reports.readme")
+    return run_cli(body, prog="python -m reports.render.readme")
 
 
 if __name__ == "__main__":

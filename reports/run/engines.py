@@ -235,7 +235,7 @@ FORWARDED_ENV = ("LENET_NO_FAST", "LENET_KERNEL_TARGET")  # settings that decide
 
 def code_root() -> Path:
     """The folder holding this package's four top-level packages (the repository, or site-packages)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def code_files(root: Path | None = None) -> list[Path]:

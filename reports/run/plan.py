@@ -11,14 +11,14 @@ Groups:
 - readings: the factorial of the readings the paper allows of what it leaves open or contradicts
   (window sum/average x init 2.4/F_i, 2.4/sqrt(F_i) or Lush's 1/sqrt(F_i) x subsampling start drawn/Lush's constants x the
   coefficient's curvature sum x^2 / (sum x)^2), on the held-out 10,000; the defaults are chosen from it
-  by the rule in reports/selection.py, the paper's own diagnostics first, held-out error second;
+  by the rule in reports/stats/selection.py, the paper's own diagnostics first, held-out error second;
 - open-choices: the other readings of what the paper leaves open or contradicts, one at a time;
 - fig6: LeNet-5 trained on the first 15,000 and 30,000 training digits, with and without distortions
   (Fig. 6; its 60,000 points are the faithful group's runs);
-- comparison, comparison-holdout: the other classifiers of Fig. 9 (lenet1998/comparison/, reports/comparison.py)
+- comparison, comparison-holdout: the other classifiers of Fig. 9 (lenet1998/comparison/, reports/sections/comparison.py)
   on the test digits, and their open options on the held-out 10,000;
 - ladder, ladder-back, alone-1998, alone-textbook: the ablation study between the faithful recipe and
-  the textbook network on MNIST (reports/ablations.py): forward and backward ladders, each change alone
+  the textbook network on MNIST (reports/sections/ablations.py): forward and backward ladders, each change alone
   from either end.
 Profiles scale the same plan: `smoke` (seconds, tiny subsets, for CI), `quick` (minutes on 2 CPU
 cores), `full` (the real replication: every recipe at full length, >= 3 seeds for headline rows).
@@ -33,7 +33,7 @@ from lenet1998.config import FAITHFUL
 from lenet1998.recipes import LENET1998_RECIPES
 from lenet_repro.errors import ConfigError
 
-from . import ablations, comparison
+from ..sections import ablations, comparison
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def experiments(group: str | None = None) -> list[Experiment]:
            for key, label, over in reading_combinations()]
     ex += [Experiment(f"open-choices/{key}", "open-choices", "lenet1998", "lenet5-1998", label, over)
            for key, label, over in OPEN_CHOICES]
-    # the ablation study (reports/ablations.py); its first row is also the baseline of the open choices
+    # the ablation study (reports/sections/ablations.py); its first row is also the baseline of the open choices
     ex += [Experiment(r.id, r.group, "lenet1998", "lenet5-1998", r.label, ablations.overrides_of(r.applied),
                       headline=r.id in ablations.endpoint_seeds_ids(), step=r.step, train_eval="last-pass")
            for r in ablations.rows()]

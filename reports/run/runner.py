@@ -5,7 +5,7 @@ Every run lives in `<out>/runs/<experiment id>/s<seed>-<config hash>/` with its 
 after its last finished pass; a run that crashes is retried (`retries` times) and, if it still
 fails, is listed in `<out>/failures.json` and in the report -- never silently dropped.
 
-The runs to train become units of work (reports/engines.py): lockstep groups of faithful runs (one
+The runs to train become units of work (reports/run/engines.py): lockstep groups of faithful runs (one
 process, all cores, K runs advanced together) and single textbook runs, executed by an engine --
 here (`local`) or on a Ray cluster (`ray`). A textbook run with a checkpoint resumes after its last
 finished epoch, exactly as `lenet train <recipe> --resume`.
@@ -29,7 +29,7 @@ from lenet_repro.errors import LenetError
 from .plan import RunItem
 
 # the committed full report's records: what the first ETA of a fresh cache is predicted from
-RECORDED = (Path(__file__).resolve().parent / "full",)
+RECORDED = (Path(__file__).resolve().parents[1] / "full",)
 
 def _duration(seconds: float) -> str:
     seconds = max(0.0, seconds)
@@ -47,7 +47,7 @@ class Progress:
         progress: 5/12 runs finished, 3.2 min elapsed, about 4.5 min left
 
     Only the runs this invocation trains count (cached ones cost nothing). With `predicted` (unit name ->
-    expected wall seconds, from recorded runs of the same kind: reports/estimate.py `predicted_units`), the
+    expected wall seconds, from recorded runs of the same kind: reports/run/estimate.py `predicted_units`), the
     first line already gives the time left, and later lines scale the prediction of the units still to run
     by how long the finished ones took against theirs (once they are a fifth of the prediction; before
     that, the prediction stands). Without a prediction for every unit, the time left is the number of
@@ -272,7 +272,7 @@ def run_plan(plan: list[RunItem], out: Path, *, device: str = "auto", data_root=
     """Train what is not cached yet (or, with `readonly`, only collect what is) and return every outcome.
 
     `engine` runs the units of work here (`local`: lockstep groups one after another, textbook runs in
-    `jobs` processes) or on a Ray cluster at `address` (`ray`, see reports/engines.py)."""
+    `jobs` processes) or on a Ray cluster at `address` (`ray`, see reports/run/engines.py)."""
     from lenet_repro.errors import ConfigError
 
     from .engines import ENGINES, LOCKSTEP_GROUP, LocalEngine, RayEngine, group_size, make_units

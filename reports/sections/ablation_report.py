@@ -2,7 +2,7 @@
 statistics, the waterfall of the forward ladder, the gap between the two ends explained, the users'
 questions answered, the Xavier row explained, and every table as CSV and LaTeX.
 
-Statistics, per row against its reference end (reports/ablations.py REFERENCE_END) and, on a ladder,
+Statistics, per row against its reference end (reports/sections/ablations.py REFERENCE_END) and, on a ladder,
 against the previous step -- all by THE CHANGE RULE (reports/verdicts/changes.py), the seed as the unit:
 - a run that failed (THE FAILED-RUN RULE: diverged, a class never predicted or recalled under half the
   run's accuracy, or far from its row's other seeds) is named and left out with its partner;
@@ -24,11 +24,12 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats as sps
 
-from . import ablations, rowruns
-from .latex import escape
+from . import ablations
+from ..stats import rowruns
+from ..render.latex import escape
 from .ablations import BY_KEY, ENDPOINT_1998, ENDPOINT_TEXTBOOK, REFERENCE_END
-from .runner import Outcome
-from .verdicts import ALPHA, Paired, change_verdict, format_p, holm, mean_sd, paired, resolved
+from ..run.runner import Outcome
+from ..verdicts import ALPHA, Paired, change_verdict, format_p, holm, mean_sd, paired, resolved
 
 
 def runs_of(outcomes: list[Outcome], exp_id: str) -> dict[int, dict]:
@@ -155,8 +156,8 @@ def numeric_table(outcomes: list[Outcome], group: str) -> pd.DataFrame:
 
 
 def _latex(df: pd.DataFrame, caption: str, label: str) -> str:
-    """A booktabs table of the numeric ablation table (reports/latex.py)."""
-    from .latex import booktabs
+    """A booktabs table of the numeric ablation table (reports/render/latex.py)."""
+    from ..render.latex import booktabs
 
     cols = {"row": "Row", "seeds": "$n$", "test_error_mean": "Error (\\%)", "test_error_sd": "sd",
             "diff_vs_reference": "$\\Delta$", "ci_low": "CI low", "ci_high": "CI high", "holm_p": "$p_\\mathrm{Holm}$",
@@ -332,7 +333,7 @@ def waterfall(outcomes: list[Outcome], path: Path) -> Path | None:
     est = {r.id: rowruns.of(outcomes, r.id).estimate for r, _ in rows}
     if len(rows) < 2:
         return None
-    from .figures import COLORS, NOTE_SIZE, WIDTH, _save, interval_errs, plt, style
+    from ..render.figures import COLORS, NOTE_SIZE, WIDTH, _save, interval_errs, plt, style
 
     with style():
         fig, ax = plt.subplots(figsize=(WIDTH, 3.5), layout="constrained")

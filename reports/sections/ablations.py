@@ -12,7 +12,7 @@ The two endpoints:
   function.
 
 Each row is a *set of changes* applied to the faithful config (in CHANGES order), so that two rows with
-the same set are the same runs (reports/runner.py trains them once):
+the same set are the same runs (reports/run/runner.py trains them once):
 - `ladder`: forward, 1998 -> textbook, one change per step (CHANGES order);
 - `ladder-back`: backward, textbook -> 1998, one change reverted per step (BACKWARD order: another
   order, so that its rows are other networks than the forward ladder's);

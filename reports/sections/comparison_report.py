@@ -1,4 +1,4 @@
-"""The report's Fig. 9-12 section: our numbers for the paper's comparison (reports/comparison.py
+"""The report's Fig. 9-12 section: our numbers for the paper's comparison (reports/sections/comparison.py
 says which runs those are).
 
 - Fig. 9: every row in the figure's order -- the paper's test error, ours (mean +- sd over the row's good
@@ -24,11 +24,12 @@ import pandas as pd
 from lenet1998.comparison.rows import ROWS
 from lenet_repro.references import get_reference
 
-from . import comparison, rowruns
-from .runner import Outcome
-from .verdicts import format_p, judge, mean_sd
+from . import comparison
+from ..stats import rowruns
+from ..run.runner import Outcome
+from ..verdicts import format_p, judge, mean_sd
 
-PAPER_FIG10_12 = Path(__file__).resolve().parent.parent / "lenet1998" / "comparison" / "fig10_12.csv"
+PAPER_FIG10_12 = Path(__file__).resolve().parents[2] / "lenet1998" / "comparison" / "fig10_12.csv"
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +98,7 @@ def fig9_table(outcomes: list[Outcome]) -> pd.DataFrame:
 
 def fig9_numeric(outcomes: list[Outcome]) -> pd.DataFrame:
     """The Fig. 9 table as numbers (for CSV and LaTeX)."""
-    from .verdicts import reference_se
+    from ..verdicts import reference_se
 
     out = []
     for r in comparison.fig9_rows():
@@ -126,7 +127,7 @@ def bar_chart(outcomes: list[Outcome], path: Path, extra: tuple[str, dict] | Non
         return None
     from matplotlib.transforms import blended_transform_factory
 
-    from .figures import COLORS, MINOR_GRID_ALPHA, NOTE_SIZE, WIDTH, _save, interval_errs, plain_log_axis, plt, style
+    from ..render.figures import COLORS, MINOR_GRID_ALPHA, NOTE_SIZE, WIDTH, _save, interval_errs, plain_log_axis, plt, style
 
     with style():
         fig, ax = plt.subplots(figsize=(WIDTH, 0.21 * len(data) + 0.9), layout="constrained")
@@ -294,10 +295,10 @@ def _pass1_step(records: list[dict]) -> float | None:
 
 
 def step_size_choice(ran: list[dict]) -> tuple[object | None, dict]:
-    """THE STEP-SIZE RULE (reports/comparison.py) on one rate grid's held-out rows (holdout_rows, every value
+    """THE STEP-SIZE RULE (reports/sections/comparison.py) on one rate grid's held-out rows (holdout_rows, every value
     run): (the chosen value or None, value -> why it is out / how it compares with the kept value)."""
-    from .selection import PAPER_RATE_HIGH
-    from .verdicts import holm, paired, resolved
+    from ..stats.selection import PAPER_RATE_HIGH
+    from ..verdicts import holm, paired, resolved
 
     why, left = {}, []
     for r in sorted(ran, key=lambda r: r["order"]):
@@ -333,7 +334,7 @@ def step_size_choice(ran: list[dict]) -> tuple[object | None, dict]:
 
 
 def choices(outcomes: list[Outcome]) -> dict[tuple[str, str], object]:
-    """THE RULE (reports/comparison.py) on the held-out records: (row, option) -> the chosen value, for
+    """THE RULE (reports/sections/comparison.py) on the held-out records: (row, option) -> the chosen value, for
     every grid all of whose values have run; then each network's pass count from its pass source's
     curve (20 wins ties, as the grid order says)."""
     rows = holdout_rows(outcomes)
@@ -412,7 +413,7 @@ def failed_rows(outcomes: list[Outcome]) -> list[str]:
 def disagreements(outcomes: list[Outcome]) -> list[str]:
     """One line per implemented row that THE VERDICT RULE calls higher or lower, with what was measured that
     bears on it: the held-out error over each of its option grids (no option value on the grid is tuned on
-    the test digits) and published re-measurements (reports/comparison.py OTHER_MEASUREMENTS)."""
+    the test digits) and published re-measurements (reports/sections/comparison.py OTHER_MEASUREMENTS)."""
     chosen = choices(outcomes)
     held = [h for h in holdout_rows(outcomes)  # a pass-count curve only at the row's chosen grid values
             if h["option"] != "passes" or h["at"] == comparison.pass_source(h["row"], chosen)]

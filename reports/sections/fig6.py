@@ -25,9 +25,9 @@ import pandas as pd
 
 from lenet_repro.references import get_reference
 
-from . import rowruns
-from .runner import Outcome
-from .verdicts import change_verdict, format_p, holm, judge, mean_sd, paired, t_interval
+from ..stats import rowruns
+from ..run.runner import Outcome
+from ..verdicts import change_verdict, format_p, holm, judge, mean_sd, paired, t_interval
 
 CURVES = (("lenet5-1998", "train_error", "training error (no distortions)"),
           ("lenet5-1998", "test_error", "test error (no distortions)"),
@@ -116,7 +116,7 @@ def figure(outcomes: list[Outcome], path: Path) -> Path | None:
     pts = points(outcomes)
     if not pts:
         return None
-    from .figures import COLORS, NARROW, _save, integer_axis, interval_errs, plt, style
+    from ..render.figures import COLORS, NARROW, _save, integer_axis, interval_errs, plt, style
 
     with style():
         fig, ax = plt.subplots(figsize=(NARROW, 3.2), layout="constrained")

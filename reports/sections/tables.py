@@ -16,10 +16,10 @@ import pandas as pd
 
 from lenet_repro.references import headline_reference, load_references
 
-from . import rowruns
-from .plan import experiments, sweep_default_id
-from .runner import Outcome
-from .verdicts import (change_verdict, clopper_pearson, estimate_one, format_p, holm, judge, mean_sd, paired,
+from ..stats import rowruns
+from ..run.plan import experiments, sweep_default_id
+from ..run.runner import Outcome
+from ..verdicts import (change_verdict, clopper_pearson, estimate_one, format_p, holm, judge, mean_sd, paired,
                        within_range)
 
 
@@ -197,7 +197,7 @@ def faithful_numeric(outcomes: list[Outcome]) -> pd.DataFrame:
     """Table 2's rows as numbers (for CSV and LaTeX): one row per recipe, over its good seeds."""
     from lenet_repro.references import get_reference
 
-    from .verdicts import reference_se
+    from ..verdicts import reference_se
 
     out = []
     for ex in experiments("faithful"):
@@ -293,8 +293,8 @@ def table_sweep(outcomes: list[Outcome], group: str) -> pd.DataFrame:
 
 def readings_rows(outcomes: list[Outcome]) -> list[dict]:
     """One row per configuration of the `readings` factorial: held-out error, pass-1 rates, the rule's checks
-    (reports/selection.py) over every seed."""
-    from .selection import CRITERIA, verdict
+    (reports/stats/selection.py) over every seed."""
+    from ..stats.selection import CRITERIA, verdict
 
     rows = []
     for exp_id in dict.fromkeys(o.item.experiment.id for o in outcomes if o.item.experiment.group == "readings"):
@@ -325,7 +325,7 @@ def readings_rows(outcomes: list[Outcome]) -> list[dict]:
 
 def table_readings(outcomes: list[Outcome]) -> tuple[pd.DataFrame, str]:
     """The factorial of the open readings, with the rule's verdict per configuration and the choice."""
-    from .selection import CRITERIA, choose
+    from ..stats.selection import CRITERIA, choose
 
     rows = readings_rows(outcomes)
     chosen, how = choose(rows)

@@ -1,4 +1,4 @@
-"""Regression checks of a run against a published number: `reports.check(result, reference_id)`.
+"""Regression checks of a run against a published number: `reports.stats.check(result, reference_id)`.
 
     from lenet_repro import check        # (or `from reports import check`)
     v = check("runs/lenet5-1998-s0/result.json", "paper-lenet5")
@@ -10,7 +10,7 @@ binomial error) against the published number with its own standard error (its qu
 least its binomial error on its test set); "consistent" only when the 95 % interval of the difference
 contains 0 and is narrow enough to tell, "inconclusive" when it is too wide. A "spread" of the book's
 builds must contain our value itself. References `ours:<experiment id>` are this project's own recorded
-rows (reports/own_references.py: the 95 % prediction interval of one new run of that row); a run is
+rows (reports/stats/own_references.py: the 95 % prediction interval of one new run of that row); a run is
 compared only with the row of its own config, and with a published number only of its own row.
 
 `lenet check <result.json> [--reference ID]` prints the verdict and, for a published error rate, the
@@ -30,7 +30,7 @@ from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.records import REQUIRED, read_record, validate_record
 from lenet_repro.references import LOWER_IS_BETTER, Reference, get_reference, headline_reference
 
-from .verdicts import Judgement, estimate_one, judge, reference_se, single_run_window
+from ..verdicts import Judgement, estimate_one, judge, reference_se, single_run_window
 
 EXIT_CONSISTENT, EXIT_DIFFERS, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 FULL_TEST = {"mnist": 10_000, "fashion-mnist": 10_000}

@@ -30,16 +30,17 @@ from scipy import stats as sps
 from lenet_repro.errors import ConfigError, RecordError
 from lenet_repro.references import Reference
 
-from .runner import Outcome
 from . import rowruns
-from .verdicts import mean_sd
+from ..verdicts import mean_sd
 
-if TYPE_CHECKING:  # the report builds the table with pandas ([report] extra); `lenet check` reads it with csv
-    import pandas as pd
+if TYPE_CHECKING:  # types only: stats/ does not import the running layer, and `lenet check` reads the table with
+    import pandas as pd  # csv (the report builds it with pandas, the [report] extra)
+
+    from ..run.runner import Outcome
 
 PREFIX = "ours:"
 MIN_SEEDS = 3
-PACKAGED = Path(__file__).resolve().parent / "full" / "references.csv"
+PACKAGED = Path(__file__).resolve().parents[1] / "full" / "references.csv"
 MODERN_SPLIT_KEYS = ("train_subset", "test_subset", "dry_run", "holdout")
 
 

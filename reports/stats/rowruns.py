@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .verdicts import Estimate, Failure, row_estimate, split_failed
+from ..verdicts import Estimate, Failure, row_estimate, split_failed
 
 
 @lru_cache(maxsize=8)

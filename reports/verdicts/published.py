@@ -22,7 +22,7 @@ that can only widen the interval (fewer "higher"/"lower" verdicts, more "inconcl
 difference. A run on a subset of the test digits is judged the same way, on its own n, and says so.
 For the book's spread of builds (`kind` "spread") the rule is the spread itself: our value inside the
 builds' min .. max is consistent, else higher / lower. For our own recorded rows (`kind` "ours") the
-published interval is the row's 95 % prediction interval of one new run (reports/own_references.py).
+published interval is the row's 95 % prediction interval of one new run (reports/stats/own_references.py).
 """
 
 from __future__ import annotations
