@@ -77,12 +77,16 @@ def row_verdict(outcomes: list[Outcome], row) -> tuple[str, dict | None]:
     return v, s
 
 
+def _fig9_rows(outcomes: list[Outcome]):
+    """(Fig. 9 row, its reference, its runs, verdict, summary) in the figure's order: what both Fig. 9 tables show."""
+    for r in comparison.fig9_rows():
+        v, s = row_verdict(outcomes, r)
+        yield r, get_reference(r.reference), _row(outcomes, r.ours), v, s
+
+
 def fig9_table(outcomes: list[Outcome]) -> pd.DataFrame:
     rows = []
-    for r in comparison.fig9_rows():
-        ref = get_reference(r.reference)
-        runs = _row(outcomes, r.ours)
-        v, s = row_verdict(outcomes, r)
+    for r, ref, runs, v, s in _fig9_rows(outcomes):
         row = {"classifier (Fig. 9)": ref.note, "paper %": f"{ref.value:g}"}
         if s is None:
             row.update({"ours %": "-", "95 % interval": "-", "runs": runs.n, "verdict": v})
@@ -101,10 +105,7 @@ def fig9_numeric(outcomes: list[Outcome]) -> pd.DataFrame:
     from ..verdicts import reference_se
 
     out = []
-    for r in comparison.fig9_rows():
-        ref = get_reference(r.reference)
-        runs = _row(outcomes, r.ours)
-        v, s = row_verdict(outcomes, r)
+    for r, ref, runs, v, s in _fig9_rows(outcomes):
         out.append({"classifier": ref.note, "paper_pct": ref.value, "paper_se": round(reference_se(ref), 4),
                     "ours_pct": None if s is None else round(s["mean"], 4),
                     "ours_sd": None if s is None or s["n"] < 2 else round(s["sd"], 4),
