@@ -517,13 +517,13 @@ def compare_predictions(labels, name: str, scores=None, **kw) -> Result:
 
 
 def fig9_frame(result: Result):
-    """The Fig. 9 table (reports/comparison_report.fig9_numeric) with the user's row last."""
+    """The Fig. 9 table (reports/sections/fig9.py `numeric`) with the user's row last."""
     import pandas as pd
 
-    from .sections import comparison_report
+    from .sections import fig9
     from .verdicts import reference_se
 
-    df = comparison_report.fig9_numeric(result.outcomes)
+    df = fig9.numeric(result.outcomes)
     s = result.summary()
     row = {"classifier": f"yours: {result.name}", "paper_pct": None, "paper_se": None,
            "ours_pct": None if s is None else round(s["mean"], 4),
@@ -619,8 +619,10 @@ def write_outputs(result: Result, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "compare.md"]
     atomic.write_text(paths[0], markdown(result), flag="--out")
-    table = artefacts.fig9_table(fig9_frame(result), out / "fig9", f"The paper's Fig. 9, ours and {result.name}: test "
-                                 f"error on the 10,000 MNIST test digits.", "tab:fig9-compare")
+    from .sections import fig9
+
+    table = artefacts.write_table(fig9_frame(result), out / "fig9", fig9.latex, caption=f"The paper's Fig. 9, ours and "
+                                  f"{result.name}: test error on the 10,000 MNIST test digits.", label="tab:fig9-compare")
     if table:
         paths += [table, table.with_suffix(".tex")]
     dg = digits_frame(result)

@@ -26,8 +26,6 @@ from lenet_repro.device import AUTO_HELP, DEVICE_CHOICES, cpu_model, resolve_dev
 from lenet_repro.errors import ConfigError
 from lenet_repro.lock import dir_lock
 
-from .render import figures
-from .sections import tables
 from . import verdicts
 from .run.plan import BASELINE, PROFILES, build_plan, get_profile, sweep_default_id
 from .run.engines import ENGINES, TASK_CPUS
@@ -38,35 +36,6 @@ def _md(df: pd.DataFrame) -> str:
     if df is None or df.empty:
         return "_no runs in this profile_\n"
     return df.to_markdown(index=False, disable_numparse=True) + "\n"
-
-
-def _rate_spread(outcomes: list[Outcome]) -> pd.DataFrame:
-    rows = []
-    for o in outcomes:
-        if o.item.experiment.id == "faithful/lenet5-1998" and o.record and o.record.get("sdlm", {}).get("pass1_rates"):
-            r = o.record["sdlm"]["pass1_rates"]
-            rows.append({"seed": o.item.seed, "smallest rate": f"{r['min']:.2g}", "median": f"{r['median']:.2g}",
-                         "largest rate": f"{r['max']:.2g}", "paper (App. C)": "about 7e-05 .. 0.016"})
-    return pd.DataFrame(rows)
-
-
-def _speed(outcomes: list[Outcome]) -> pd.DataFrame:
-    rows = []
-    for group, unit in (("textbook", "examples/s (training steps only)"), ("faithful", "online steps/s per run")):
-        runs = [o for o in outcomes if o.item.experiment.group == group and o.record
-                and o.record["final"].get("test_n") == 10000]
-        if not runs:
-            continue
-        by_dev: dict[str, list] = {}
-        for o in runs:
-            p = o.record["provenance"]
-            by_dev.setdefault(f"{p['device_name']} ({p.get('backend', 'torch')})", []).append(o)
-        for dev, rs in by_dev.items():
-            eps = sorted(o.record["final"]["examples_per_s"] for o in rs)
-            rows.append({"what": group, "device": dev, "runs": len(rs), "unit": unit,
-                         "median": f"{eps[len(eps) // 2]:.0f}",
-                         "wall s per run (median)": f"{sorted(o.record['provenance']['wall_seconds'] for o in rs)[len(rs) // 2]:.0f}"})
-    return pd.DataFrame(rows)
 
 
 def _input_statistics(data_root=None) -> str:
@@ -125,9 +94,8 @@ def _provenance(outcomes: list[Outcome], started: float, prof_name: str, device:
 
 def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: str) -> list[str]:
     """Table 3 and what follows from it: the ablation study between the two ends (reports/sections/ablations.py,
-    statistics in reports/sections/ablation_report.py)."""
-    from .sections import ablation_report as ar
-    from .sections import ablations
+    statistics in reports/sections/table3.py; gap.py, questions.py, xavier.py build on them)."""
+    from .sections import ablations, gap, questions, table3, xavier
     from .verdicts import ALPHA
 
     present = any(o.record for o in outcomes if o.item.experiment.group in ablations.GROUPS)
@@ -135,7 +103,7 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
         return ["## Table 3. The ablation study: LeNet-5 (1998) and the textbook LeNet\n", "_(no ablation runs)_\n"]
     prof = get_profile(prof_name)
     fig = made.get("ablation_waterfall")
-    doc = ar.__doc__.split("\n\n", 1)[1].strip()
+    doc = table3.__doc__.split("\n\n", 1)[1].strip()
     parts = [
         "## Table 3. The ablation study: LeNet-5 (1998) and the textbook LeNet\n",
         "One end is the faithful recipe (Table 2's network and training); the other is the d2l classic network "
@@ -146,22 +114,22 @@ def ablation_section(outcomes: list[Outcome], made: dict, data_root, prof_name: 
         "difference is a change of its own; each row is a set of changes (reports/sections/ablations.py).\n",
         doc.replace("below ALPHA (printed with its value in the tables'\n  note)", f"below ALPHA = {ALPHA:g}") + "\n",
         (f"_Profile `{prof_name}`: {prof.note}._\n" if prof_name != "full" else ""),
-        ar.endpoint_agreement(outcomes) + "\n",
+        table3.endpoint_agreement(outcomes) + "\n",
     ]
     for group in ablations.GROUPS:
-        parts += [f"### Table 3{'abcde'[ablations.GROUPS.index(group)]}. {ar.TITLES[group]}\n",
-                  _md(ar.table(outcomes, group))]
+        parts += [f"### Table 3{'abcde'[ablations.GROUPS.index(group)]}. {table3.TITLES[group]}\n",
+                  _md(table3.table(outcomes, group))]
     parts += [
         "CSV and LaTeX (booktabs) versions of these tables: `tables/ablation-*.csv`, `tables/ablation-*.tex`.\n",
-        "### The gap explained\n", ar.gap_paragraph(outcomes) + "\n",
+        "### The gap explained\n", gap.paragraph(outcomes) + "\n",
         "Each change's effect (points of test error; 95 % paired t interval), by where it is measured:\n",
-        _md(ar.contributions_table(outcomes)),
+        _md(gap.table(outcomes)),
         (f"![waterfall](figures/{fig.name})\n\n_The forward ladder: test error after each step (mean and 95 % t "
          f"interval: seeds + shared test digits); a bar is the step's change, grey the 1998 end, purple the textbook end._\n"
          if fig else ""),
         "### The questions users ask\n",
-        _md(ar.questions_table(outcomes, ar.c5_identity(data_root))),
-        "### The Xavier row explained\n", ar.xavier_paragraph(outcomes) + "\n", _md(ar.xavier_table(outcomes)),
+        _md(questions.table(outcomes, questions.c5_identity(data_root))),
+        "### The Xavier row explained\n", xavier.paragraph(outcomes) + "\n", _md(xavier.table(outcomes)),
     ]
     return parts
 
@@ -179,17 +147,18 @@ def _failed_by_rule(outcomes: list[Outcome]) -> str:
 
 
 def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
-    """Figs. 9-12: the paper's comparison with our numbers (reports/sections/comparison.py, comparison_report.py)."""
-    from .sections import comparison, comparison_report as cr
+    """Figs. 9-12: the paper's comparison with our numbers (reports/sections/comparison.py says which runs; fig9.py,
+    fig10_12.py, holdout.py and budget.py build the tables)."""
+    from .sections import budget, comparison, fig9, fig10_12, holdout
 
     design = comparison.__doc__.split("\n\n", 1)[1].strip()
-    off = cr.disagreements(outcomes)
-    failed = cr.failed_rows(outcomes)
-    budget, budget_line = cr.budget_table(outcomes)
+    off = fig9.disagreements(outcomes)
+    failed = fig9.failed_rows(outcomes)
+    budget_rows, budget_line = budget.table(outcomes)
     return [
         "## Figs. 9-12. The paper's comparison\n",
-        cr.__doc__.split("\n\n", 1)[1].strip() + "\n",
-        "### Fig. 9: test error on the 10,000 MNIST test digits\n", _md(cr.fig9_table(outcomes)),
+        fig9.__doc__.split("\n\n", 1)[1].strip() + "\n",
+        "### Fig. 9: test error on the 10,000 MNIST test digits\n", _md(fig9.table(outcomes)),
         "CSV and LaTeX (booktabs) versions: `tables/fig9.csv`, `tables/fig9.tex`.\n",
         fig("fig9", "The paper's Fig. 9 and ours, row by row (log scale; ours with its 95 % interval)"),
         ("Where ours and the paper's disagree:\n\n" + "\n".join(off) + "\n" if off else ""),
@@ -197,9 +166,9 @@ def comparison_section(outcomes: list[Outcome], fig) -> list[str]:
          + "\n".join(failed) + "\n" if failed else ""),
         "Where the paper contradicts itself, and the reading taken:\n\n"
         + "\n".join(f"- {c}" for c in comparison.CONTRADICTIONS) + "\n",
-        "### Figs. 10-12: rejection, multiply-adds per recognition and variables stored\n", _md(cr.costs_table(outcomes)),
-        "### The options chosen on held-out digits\n", design + "\n", _md(cr.holdout_table(outcomes)),
-        "### Time per run against the budget\n", _md(budget), budget_line + "\n",
+        "### Figs. 10-12: rejection, multiply-adds per recognition and variables stored\n", _md(fig10_12.table(outcomes)),
+        "### The options chosen on held-out digits\n", design + "\n", _md(holdout.table(outcomes)),
+        "### Time per run against the budget\n", _md(budget_rows), budget_line + "\n",
     ]
 
 
@@ -217,12 +186,12 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         p = made.get(name)
         return f"![{caption}](figures/{p.name})\n\n_{caption}_\n" if p else f"_({name}: no runs for it)_\n"
 
-    from .sections import ablation_report, comparison_report, fig6  # noqa: F401  (the sections below)
+    from .sections import fig6, open_choices, readings, speed, sweeps, table1, table2
 
     failed = [o for o in outcomes if o.record is None]
     from .stats import selection
 
-    readings, readings_how = tables.table_readings(outcomes)
+    readings_rows, readings_how = readings.table(outcomes)
     rule = selection.__doc__.split("\n\n", 1)[1].rsplit("\n\nEvery threshold", 1)[0]
     parts = [
         f"# lenet-repro report (`{prof_name}` profile)\n",
@@ -232,16 +201,16 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "## Table 1. The textbook LeNet vs the book\n",
         "The book's numbers are the distribution over its own builds of identical code (distinct printed "
         "lines). Ours: mean +- sd over seeds. Verdict: is our mean inside the book's range?\n",
-        _md(tables.table_textbook(outcomes)),
-        "Every textbook run:\n", _md(tables.table_textbook_detail(outcomes)),
+        _md(table1.table(outcomes)),
+        "Every textbook run:\n", _md(table1.detail(outcomes)),
         fig("textbook_curves", "Our textbook runs per epoch beside the book's per-epoch curves"),
         "## Table 2. The faithful LeNet-5 vs the paper\n",
         "Test error on the 10,000 MNIST test digits: each seed with its Clopper-Pearson 95 % interval, the row "
         "(mean over its good seeds) with THE ROW UNCERTAINTY (seeds + shared test digits); every verdict by THE "
         "VERDICT RULE against the paper's number with its own standard error (see *How to read the verdicts* "
         "above). CSV and LaTeX: `tables/table2.csv`, `tables/table2.tex`.\n",
-        _md(tables.table_faithful(outcomes)),
-        "Effective SDLM learning rates eta / (mu + h_kk) in the first pass:\n", _md(_rate_spread(outcomes)),
+        _md(table2.table(outcomes)),
+        "Effective SDLM learning rates eta / (mu + h_kk) in the first pass:\n", _md(table2.rate_spread(outcomes)),
         fig("learning_curves", "Training and test error vs pass (cf. the paper's Fig. 5)"),
         fig("misses", "The misclassified test digits of the best faithful model (cf. Fig. 8)"),
         _input_statistics(data_root) if faithful else "",
@@ -250,20 +219,20 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
         "curvature a coefficient gets. Every combination of the readings it allows is trained on the first "
         "50,000 training digits and scored on the last 10,000 (never the test digits). The rule "
         "(reports/stats/selection.py), written before these runs finished:\n\n" + rule + "\n",
-        _md(readings), f"Choice: {readings_how}.\n" if not readings.empty else "",
-        "Pass-1 effective rates per parameter tensor (smallest .. largest over the seeds):\n" if not readings.empty
-        else "", _md(tables.table_readings_layers(outcomes)) if not readings.empty else "",
+        _md(readings_rows), f"Choice: {readings_how}.\n" if not readings_rows.empty else "",
+        "Pass-1 effective rates per parameter tensor (smallest .. largest over the seeds):\n"
+        if not readings_rows.empty else "", _md(readings.layers(outcomes)) if not readings_rows.empty else "",
         f"## Choosing j (Eq. 9)\n\nThe MAP constant j is not given in the paper. Default: j = {FAITHFUL.map_j:g}. "
         "Each row: the faithful network with only j changed, trained on the first 50,000 training patterns "
         "and evaluated on the last 10,000 (never on the test digits); each compared with the default by THE CHANGE "
         "RULE (seed-matched pairs, paired t, Holm over the table; the McNemar column is descriptive).\n",
-        _md(tables.table_sweep(outcomes, "j-sweep")),
+        _md(sweeps.table(outcomes, "j-sweep")),
         "## Choosing the distortion ranges (Sec. III-C)\n\nThe paper names the distortion types but not their "
         "ranges. Each row: the faithful recipe with distortions whose four ranges (translation, scale, squeeze, "
         "shear) are scaled together, or with none, trained on the first 50,000 training patterns and evaluated on "
         f"the last 10,000; each is compared with the default ranges ({sweep_default_id('distortion-sweep')}) by THE "
         "CHANGE RULE, as j above.\n",
-        _md(tables.table_sweep(outcomes, "distortion-sweep")),
+        _md(sweeps.table(outcomes, "distortion-sweep")),
         fig("distortions", "Training digits and distorted copies at each factor of the sweep"),
         *comparison_section(outcomes, fig),
         "## Fig. 6. LeNet-5 against the training-set size\n\n" + fig6.__doc__.split("\n\n", 1)[1].strip() + "\n",
@@ -272,9 +241,9 @@ def write_report(outcomes: list[Outcome], out: Path, prof_name: str, device: str
                     "intervals over seeds; crosses: the paper's 60,000 points"),
         "## Open choices\n\nThe other readings of what the paper leaves open or states twice, each alone on "
         "the faithful default (same seeds and length as the ablations; test set).\n",
-        _md(tables.table_ablation(outcomes, "open-choices", BASELINE)),
+        _md(open_choices.table(outcomes, "open-choices", BASELINE)),
         *ablation_section(outcomes, made, data_root, prof_name),
-        "## Speed\n", _md(_speed(outcomes)),
+        "## Speed\n", _md(speed.table(outcomes)),
         "## Figures\n", fig("rbf_bitmaps", "The RBF output prototypes (cf. Fig. 3)"),
         fig("activations", "Textbook LeNet activations for a sweater and a coat (the book's exercise)"),
         "## Failed runs\n",

@@ -1,6 +1,6 @@
-"""The ablation study's statistics (reports/sections/ablation_report.py) and our own regression references
-(reports/stats/own_references.py, `lenet check --reference ours:<id>`), on synthetic run records whose answers
-are known, against naive re-computations."""
+"""The ablation study's statistics (reports/sections/table3.py, gap.py, questions.py, xavier.py,
+waterfall.py) and our own regression references (reports/stats/own_references.py, `lenet check --reference
+ours:<id>`), on synthetic run records whose answers are known, against naive re-computations."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from scipy import stats as sps
 
 from lenet_repro import records
 from lenet_repro.errors import ConfigError
-from reports.sections import ablation_report as ar
+from reports.sections import gap, questions, table3, waterfall
+from reports import verdicts
 from reports.sections import ablations
 from reports.stats import own_references
 from reports.stats.check import EXIT_BAD_INPUT, check
@@ -54,7 +55,7 @@ def test_paired_statistics_equal_a_naive_computation():
     rng = random.Random(0)
     ref = {s: _record("ladder/00-faithful", s, _misses(rng, 90 + s)) for s in range(5)}
     row = {s: _record("alone-1998/softmax", s, _misses(rng, 140 + 3 * s * s)) for s in range(5)}
-    p = ar.paired(row, ref)
+    p = verdicts.paired(row, ref)
     d = [row[s]["final"]["test_error"] - ref[s]["final"]["test_error"] for s in range(5)]
     mean = sum(d) / 5
     sd = math.sqrt(sum((x - mean) ** 2 for x in d) / 4)
@@ -72,12 +73,12 @@ def test_paired_statistics_equal_a_naive_computation():
     naive = min(1.0, 2 * sum(math.comb(m, i) for i in range(k + 1)) / 2 ** m)
     assert math.isclose(p.mcnemar_p, naive, rel_tol=1e-9)
     # seeds that only one side has are left out; none in common -> None
-    assert ar.paired({9: row[0]}, ref) is None
+    assert verdicts.paired({9: row[0]}, ref) is None
 
 
 def test_holm_adjustment_matches_the_hand_computed_step_down():
-    assert ar.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
-    assert ar.holm([0.5, math.nan, 0.01]) == pytest.approx([0.5, math.nan, 0.02], nan_ok=True)
+    assert verdicts.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert verdicts.holm([0.5, math.nan, 0.01]) == pytest.approx([0.5, math.nan, 0.02], nan_ok=True)
 
 
 def _study(effect: dict[str, float], seeds: int = 5, base: int = 100) -> list[Outcome]:
@@ -96,32 +97,32 @@ def _study(effect: dict[str, float], seeds: int = 5, base: int = 100) -> list[Ou
 def test_the_gap_is_decomposed_into_the_changes_that_make_it():
     effect = {"sigmoid": 120, "xavier": 40, "softmax": 20}  # misses out of 10,000
     outs = _study(effect)
-    g = ar.gap(outs)
+    g = gap.gap(outs)
     assert g.n == 10 and g.diff == pytest.approx(1.80)  # 180 misses = 1.80 points
-    cs = {c.key: c for c in ar.contributions(outs)}
+    cs = {c.key: c for c in gap.contributions(outs)}
     for key, k in effect.items():
         for p in (cs[key].forward, cs[key].backward, cs[key].alone_1998, cs[key].alone_textbook):
             assert p.diff == pytest.approx(k / 100)
     assert cs["dense-c3"].average == pytest.approx(0.0)
-    text = ar.gap_paragraph(outs)
+    text = gap.paragraph(outs)
     assert "squashing function (1.7159 tanh(2a/3) -> logistic sigmoid) +1.20 points, 67 %" in text  # 1.20 of 1.80
     assert "depends on the order" in text
     assert "+0.00 points are interaction" in text  # additive by construction
     # each ladder's shares sum to its own gap on its own seeds
     for group in ("ladder", "ladder-back"):
-        ls = ar.ladder_sum(outs, group)
+        ls = gap.ladder_sum(outs, group)
         assert sum(ls.steps.values()) == pytest.approx(ls.gap) and sum(ls.share(k) for k in ls.steps) == pytest.approx(100)
-    t = ar.contributions_table(outs)
+    t = gap.table(outs)
     assert t.iloc[-1]["forward share"] == "100 % of +1.80" and t.iloc[-1]["backward share"] == "100 % of +1.80"
     # the ladder's steps carry the effects, the Holm-adjusted p of the big ones is small
-    fwd = {s.row.change: s for s in ar.group_stats(outs, "ladder") if s.row.change}
+    fwd = {s.row.change: s for s in table3.group_stats(outs, "ladder") if s.row.change}
     assert fwd["sigmoid"].vs_prev.diff == pytest.approx(1.2) and fwd["sigmoid"].holm_p_prev < 1e-6
     assert fwd["dense-c3"].vs_prev.diff == pytest.approx(0.0)
 
 
 def test_the_questions_get_a_verdict_from_both_ends():
     outs = _study({"sigmoid": 120, "avgpool": -30})
-    q = ar.questions_table(outs, "identity")
+    q = questions.table(outs, "identity")
     v = dict(zip(q["question"], q["verdict"]))
     assert v["sigmoid vs scaled tanh"] == "1.7159 tanh(2a/3) is better at both ends"
     assert v["plain average pooling vs trainable subsampling"] == "plain average pooling is better at both ends"
@@ -145,7 +146,7 @@ def test_tables_are_written_as_csv_and_booktabs_latex(tmp_path):
 
 
 def test_the_waterfall_is_drawn(tmp_path):
-    p = ar.waterfall(_study({"sigmoid": 50}), tmp_path / "w.png")
+    p = waterfall.figure(_study({"sigmoid": 50}), tmp_path / "w.png")
     assert p.stat().st_size > 5000
 
 

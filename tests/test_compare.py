@@ -51,7 +51,7 @@ def test_the_true_labels_with_100_changed(hundred, tmp_path, monkeypatch):
     drawn = []  # the figure comes from the report's own registry (one Fig. 9 for `lenet report` and compare)
     fig9 = artefacts.ARTEFACTS["fig9"]
     monkeypatch.setitem(artefacts.ARTEFACTS, "fig9", replace(
-        fig9, build=lambda *a, **k: drawn.append(k.get("extra")) or fig9.build(*a, **k)))
+        fig9, make=lambda *a, **k: drawn.append(k.get("extra")) or fig9.make(*a, **k)))
     p, idx = hundred
     r = compare.compare_predictions(p, "hundred")
     assert r.good[0]["final"]["test_misses"] == 100 and math.isclose(r.good[0]["final"]["test_error"], 1.00)

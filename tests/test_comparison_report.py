@@ -1,4 +1,4 @@
-"""The Fig. 9-12 section and Fig. 6 of the report (reports/sections/comparison.py, comparison_report.py, fig6.py):
+"""The Fig. 9-12 section and Fig. 6 of the report (reports/sections/comparison.py, fig9.py, fig10_12.py, holdout.py, fig6.py):
 the rows in the figure's order, THE RULE of the held-out choices on hand-made records, the verdict,
 and a network row that resumes after an interruption to the identical record."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from lenet1998.comparison.rows import ROWS
 from lenet_repro.references import load_references
-from reports.sections import comparison, comparison_report as cr
+from reports.sections import comparison, fig9, fig10_12, holdout
 from reports.run.plan import Experiment, RunItem, build_plan
 from reports.run.runner import Outcome
 
@@ -30,7 +30,7 @@ def test_every_fig9_row_is_ours_or_says_why_not_in_the_figures_order():
 
 def test_the_paper_fig10_12_table_names_only_fig9_rows():
     paper = {r.id for r in load_references().values() if r.id.startswith("paper-fig9-")}
-    t = cr.paper_fig10_12()
+    t = fig10_12.paper_fig10_12()
     assert set(t) <= paper and len(t) == 19
     assert t["paper-fig9-lenet-4"]["variables_k"] == "17" and t["paper-fig9-svm-poly-4"]["reject_pct"] == "1.8"
 
@@ -46,9 +46,9 @@ def _row_outcome(seed, err, first=None, row="mlp-300"):
 
 def test_the_fig9_verdict_is_the_verdict_rule():
     row = next(r for r in comparison.fig9_rows() if r.ours == "comparison/mlp-300")  # the paper: 4.7 %
-    assert cr.row_verdict([_row_outcome(s, 4.6 + s / 10) for s in range(3)], row)[0] == "consistent"
-    assert cr.row_verdict([_row_outcome(s, 2.2 + s / 10) for s in range(3)], row)[0] == "lower"
-    assert cr.row_verdict([_row_outcome(0, 1.0), _row_outcome(1, 9.0)], row)[0] == "inconclusive"
+    assert fig9.row_verdict([_row_outcome(s, 4.6 + s / 10) for s in range(3)], row)[0] == "consistent"
+    assert fig9.row_verdict([_row_outcome(s, 2.2 + s / 10) for s in range(3)], row)[0] == "lower"
+    assert fig9.row_verdict([_row_outcome(0, 1.0), _row_outcome(1, 9.0)], row)[0] == "inconclusive"
 
 
 def _outcome(exp_id, row, seed, err, metrics=(), holdout=10_000):
@@ -62,10 +62,10 @@ def test_the_rule_takes_the_lowest_held_out_error_and_breaks_ties_to_the_first_v
     grid = comparison.GRIDS["knn-euclidean"]["k"]
     outs = [_outcome(f"comparison-holdout/knn-euclidean/k={k}", "knn-euclidean", 0, e)
             for k, e in zip(grid, (2.5, 2.5, 2.7))]
-    assert cr.choices(outs) == {("knn-euclidean", "k"): grid[0]}  # a tie: the reading taken first
+    assert holdout.choices(outs) == {("knn-euclidean", "k"): grid[0]}  # a tie: the reading taken first
     outs[1] = _outcome(f"comparison-holdout/knn-euclidean/k={grid[1]}", "knn-euclidean", 0, 2.4)
-    assert cr.choices(outs) == {("knn-euclidean", "k"): grid[1]}
-    assert cr.choices(outs[:2]) == {}  # a grid with a value not run yet chooses nothing
+    assert holdout.choices(outs) == {("knn-euclidean", "k"): grid[1]}
+    assert holdout.choices(outs[:2]) == {}  # a grid with a value not run yet chooses nothing
 
 
 def test_a_networks_pass_count_is_read_off_its_20_pass_held_out_curve():
@@ -73,13 +73,13 @@ def test_a_networks_pass_count_is_read_off_its_20_pass_held_out_curve():
         return [{"pass": p, "test_error": e10 if p == 10 else e20 if p == 20 else 9.0} for p in range(1, 21)]
 
     exp = "comparison-holdout/lenet1/passes=20"  # LeNet-1: no grid, its own 20-pass run decides
-    assert cr.choices([_outcome(exp, "lenet1", 0, 3.0, curve(3.1, 3.0))]) == {("lenet1", "passes"): 20}
-    assert cr.choices([_outcome(exp, "lenet1", 0, 3.0, curve(2.9, 3.0))]) == {("lenet1", "passes"): 10}
-    assert cr.choices([_outcome(exp, "lenet1", 0, 3.0, curve(3.0, 3.0))]) == {("lenet1", "passes"): 20}
+    assert holdout.choices([_outcome(exp, "lenet1", 0, 3.0, curve(3.1, 3.0))]) == {("lenet1", "passes"): 20}
+    assert holdout.choices([_outcome(exp, "lenet1", 0, 3.0, curve(2.9, 3.0))]) == {("lenet1", "passes"): 10}
+    assert holdout.choices([_outcome(exp, "lenet1", 0, 3.0, curve(3.0, 3.0))]) == {("lenet1", "passes"): 20}
     two = [_outcome(exp, "lenet1", 0, 3.0, curve(2.8, 3.0)), _outcome(exp, "lenet1", 1, 3.0, curve(3.4, 3.0))]
-    assert cr.choices(two) == {("lenet1", "passes"): 20}  # the mean over seeds: 3.1 vs 3.0
-    rows = cr.holdout_rows([_outcome(exp, "lenet1", 0, 3.0, curve(2.9, 3.0)[:5])])  # a short run
-    assert all(math.isnan(r["heldout"]) for r in rows) and cr.choices([]) == {}
+    assert holdout.choices(two) == {("lenet1", "passes"): 20}  # the mean over seeds: 3.1 vs 3.0
+    rows = holdout.holdout_rows([_outcome(exp, "lenet1", 0, 3.0, curve(2.9, 3.0)[:5])])  # a short run
+    assert all(math.isnan(r["heldout"]) for r in rows) and holdout.choices([]) == {}
 
 
 def test_a_fully_connected_nets_rate_follows_the_step_size_rule_and_its_pass_count_that_runs_curve():
@@ -100,22 +100,22 @@ def test_a_fully_connected_nets_rate_follows_the_step_size_rule_and_its_pass_cou
                for o in comparison.holdout_experiments() if o[1] == "mlp-300")  # pinned to 20 passes
     near = {scales[0]: [(1.0, 1.5)] * 3, scales[1]: [(2.5, 2.4), (2.6, 2.5), (2.4, 2.3)],
             scales[2]: [(2.5, 2.35), (2.6, 2.5), (2.4, 2.3)]}  # 0.1 a little lower, not beyond noise
-    assert cr.choices(outs(near)) == {("mlp-300", "rate_scale"): scales[1], ("mlp-300", "passes"): 20}
+    assert holdout.choices(outs(near)) == {("mlp-300", "rate_scale"): scales[1], ("mlp-300", "passes"): 20}
     far = {**near, scales[2]: [(2.0, 1.90), (2.1, 2.01), (1.9, 1.79)]}  # 0.1 lower by 0.5 on every seed
-    assert cr.choices(outs(far))[("mlp-300", "rate_scale")] == scales[2]
-    assert cr.choices(outs(near)[:4]) == {}  # the rate grid is not complete: neither is chosen
+    assert holdout.choices(outs(far))[("mlp-300", "rate_scale")] == scales[2]
+    assert holdout.choices(outs(near)[:4]) == {}  # the rate grid is not complete: neither is chosen
     two = [o for o in outs(near) if o.item.seed < 2]
-    assert ("mlp-300", "rate_scale") not in cr.choices(two)  # 2 good seeds are too few
-    t = cr.holdout_table(outs(near))
+    assert ("mlp-300", "rate_scale") not in holdout.choices(two)  # 2 good seeds are too few
+    t = holdout.table(outs(near))
     assert sorted(t[t["chosen"] == "yes"]["value"]) == sorted([str(scales[1]), "20"])
     assert t[(t["option"] == "rate_scale") & (t["value"] == "1.0")]["rule note"].iloc[0].startswith("out: pass-1 step")
 
 
 def test_summary_uses_the_row_uncertainty():
-    one = cr.summary([{"seed": 0, "final": {"test_error": 1.0, "test_misses": 100, "test_n": 10_000},
+    one = fig9.summary([{"seed": 0, "final": {"test_error": 1.0, "test_misses": 100, "test_n": 10_000},
                        "test_misses_idx": list(range(100))}])
     assert one["interval"] == "binomial" and one["lo"] < 1.0 < one["hi"] and one["n"] == 1
-    many = cr.summary([{"seed": s, "final": {"test_error": e / 100, "test_misses": e, "test_n": 10_000},
+    many = fig9.summary([{"seed": s, "final": {"test_error": e / 100, "test_misses": e, "test_n": 10_000},
                         "test_misses_idx": list(range(e))} for s, e in enumerate((100, 120, 110))])
     assert many["interval"] == "seeds + digits" and many["lo"] < 1.1 < many["hi"] and abs(many["sd"] - 0.1) < 1e-12
 
@@ -123,10 +123,10 @@ def test_summary_uses_the_row_uncertainty():
 def test_a_failed_seed_is_left_out_of_the_row_and_named():
     outs = [_row_outcome(0, 2.0), _row_outcome(1, 2.2), _row_outcome(2, 2.1),
             _row_outcome(3, 11.5, first=14.4)]  # 1150 misses > 3 x the median 210 of the others: an outlier
-    t = cr.fig9_table(outs)
+    t = fig9.table(outs)
     r = t[t["classifier (Fig. 9)"] == "28x28-300-10"].iloc[0]
     assert r["runs"] == "3 good of 4" and r["ours %"] == "2.10 +- 0.10" and r["failed runs"].startswith("1 of 4 seeds failed (s3")
-    lines = cr.failed_rows(outs)
+    lines = fig9.failed_rows(outs)
     assert len(lines) == 1 and "s3 11.50 % FAILED" in lines[0] and "(after pass 1: 14.40 %)" in lines[0]
 
 
@@ -173,7 +173,7 @@ def test_the_committed_held_out_records_choose_the_defaults_in_rows_py():
 
     full = Path(__file__).resolve().parent.parent / "reports" / "full"
     outs = run_plan(build_plan("full", only="comparison-holdout/*"), full, readonly=True, log=lambda s: None)
-    chosen = cr.choices(outs)
+    chosen = holdout.choices(outs)
     assert {k for k in chosen if k[1] != "passes"} >= {(r, o) for r, g in comparison.GRIDS.items() for o in g
                                                       if not ROWS[r].network}  # the classical grids have run
     for (row, opt), value in chosen.items():
@@ -211,7 +211,7 @@ def test_lenet5_costs_are_sec_2b_counts_and_the_ratio_flags_beyond_10_percent():
     from the network the record's config builds; the paper's 401k is 0.85 of it, flagged."""
     import json
 
-    from reports.sections.comparison_report import _costs, _ratio
+    from reports.sections.fig10_12 import _costs, _ratio
 
     full = Path(__file__).resolve().parent.parent / "reports" / "full"
     rec = json.loads(next(full.glob("runs/faithful/lenet5-1998/s0-*/result.json")).read_text())
@@ -228,7 +228,7 @@ def test_every_cost_more_than_10_percent_off_the_papers_has_a_note():
 
     full = Path(__file__).resolve().parent.parent / "reports" / "full"
     outs = run_plan(build_plan("full", only="comparison/*,faithful/*"), full, readonly=True, log=lambda s: None)
-    t = cr.costs_table(outs)
+    t = fig10_12.table(outs)
     off = t[t["Fig. 11 ours / paper"].str.contains("off") | t["Fig. 12 ours / paper"].str.contains("off")]
     assert len(off) >= 5 and (off["note"].str.len() > 20).all(), off[["classifier", "note"]]
     measured = t[t["Fig. 11 ours (k)"] != "-"]

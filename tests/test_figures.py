@@ -1,5 +1,5 @@
-"""The report's figures (reports/render/figures.py; Fig. 6 in fig6.py, Fig. 9 in comparison_report.py, the ablation
-waterfall in ablation_report.py) on hand-made records: each is written as a PNG of at least 150 dpi and a
+"""The report's figures (each drawn by its own file of reports/sections/ in the one style of
+reports/render/figures.py) on hand-made records: each is written as a PNG of at least 150 dpi and a
 vector PDF beside it; counted axes (passes, epochs) have integer ticks; log axes are ticked in plain
 numbers; a Fig. 9 row without a measurement says why in its row; no error bar leaves [0, 100] %."""
 
@@ -17,6 +17,8 @@ from PIL import Image
 from lenet_repro.references import get_reference
 from reports.sections import comparison
 from reports.render import figures
+from reports.sections import (activations, distortions, learning_curves, misses, rbf_bitmaps, textbook_curves,
+                               waterfall)
 from reports.run.plan import Experiment, RunItem, experiments
 from reports.run.runner import Outcome
 
@@ -25,15 +27,15 @@ EXPS = {e.id: e for e in experiments()}
 
 @pytest.fixture
 def drawn(monkeypatch):
-    """Every figure handed to `_save`, by file name (the figure functions return only the PNG's path)."""
+    """Every figure handed to `save`, by file name (the figure functions return only the PNG's path)."""
     figs = {}
-    save = figures._save
+    save = figures.save
 
     def keep(fig, path):
         figs[Path(path).name] = fig
         return save(fig, path)
 
-    monkeypatch.setattr(figures, "_save", keep)  # the other modules import it from figures at call time
+    monkeypatch.setattr(figures, "save", keep)  # the section files call it through the module
     return figs
 
 
@@ -77,7 +79,7 @@ def test_save_writes_a_png_and_a_pdf_and_returns_the_png(tmp_path):
     with figures.style():
         fig, ax = figures.plt.subplots(figsize=(figures.NARROW, 2))
         ax.plot([1, 2], [3, 4])
-    p = figures._save(fig, tmp_path / "sub" / "x.png")
+    p = figures.save(fig, tmp_path / "sub" / "x.png")
     assert p == tmp_path / "sub" / "x.png"
     _written(p)
 
@@ -93,7 +95,7 @@ def test_error_bars_are_clipped_to_0_100_and_read_back():
     figures.plt.close(fig)
 
 
-# ---- reports/render/figures.py ----------------------------------------------------------------------------
+# ---- the faithful and textbook runs' figures -----------------------------------------------------------
 
 def _faithful(exp_id: str, seed: int, passes: int = 20) -> Outcome:
     m = [{"pass": p, "test_error": 0.8 + 2 / p + seed / 20, "train_error": 0.2 + 2.5 / p + seed / 20}
@@ -104,7 +106,7 @@ def _faithful(exp_id: str, seed: int, passes: int = 20) -> Outcome:
 
 def test_learning_curves_tick_passes_as_integers_and_the_log_axis_in_plain_numbers(tmp_path, drawn):
     outs = [_faithful("faithful/lenet5-1998", s) for s in range(3)] + [_faithful("faithful/lenet5-lush-demo", 0, 30)]
-    _written(figures.learning_curves(outs, tmp_path / "lc.png"))
+    _written(learning_curves.figure(outs, tmp_path / "lc.png"))
     fig = drawn["lc.png"]
     assert len(fig.axes) == 2
     for ax in fig.axes:
@@ -114,7 +116,7 @@ def test_learning_curves_tick_passes_as_integers_and_the_log_axis_in_plain_numbe
         assert not any(t.get_text() for t in ax.yaxis.get_minorticklabels())
     assert [ax.get_ylabel() for ax in fig.axes] == ["error (%)", ""]  # one y label: none drawn over a neighbour
     assert "paper: 0.95 % test" in fig.axes[0].get_title()
-    assert figures.learning_curves([], tmp_path / "none.png") is None
+    assert learning_curves.figure([], tmp_path / "none.png") is None
 
 
 def _textbook(recipe: str, seed: int) -> Outcome:
@@ -125,7 +127,7 @@ def _textbook(recipe: str, seed: int) -> Outcome:
 
 def test_textbook_curves_tick_epochs_as_integers(tmp_path, drawn):
     outs = [_textbook("classic", s) for s in range(2)] + [_textbook("d2l-2nd", 0)]
-    _written(figures.textbook_curves(outs, tmp_path / "tb.png"))
+    _written(textbook_curves.figure(outs, tmp_path / "tb.png"))
     fig = drawn["tb.png"]
     assert all(_integer_ticks(ax.xaxis) for ax in fig.axes)
     assert all(0 <= lo <= hi <= 1 for lo, hi in figures.error_bar_spans(fig))  # the book's accuracy range
@@ -138,9 +140,9 @@ def test_misses_rbf_and_distortion_figures_are_written(tmp_path):
     ex = Experiment("faithful/lenet5-1998", "faithful", "lenet1998", "lenet5-1998", "LeNet-5")
     best = Outcome(RunItem(ex, 0, {}, None, None), Path("."),
                    {"test_misses_idx": [1, 4, 7], "test_predictions_missed": [3, 9, 1]})
-    _written(figures.misses_grid(best, images, labels, tmp_path / "misses.png"))
-    _written(figures.rbf_bitmaps(tmp_path / "rbf.png"))
-    _written(figures.distortion_examples(images[:4], tmp_path / "dist.png", n_digits=4, copies=2))
+    _written(misses.grid(best, images, labels, tmp_path / "misses.png"))
+    _written(rbf_bitmaps.figure([], tmp_path / "rbf.png"))
+    _written(distortions.examples(images[:4], tmp_path / "dist.png", n_digits=4, copies=2))
 
 
 def test_activations_are_drawn_from_a_checkpoint(tmp_path):
@@ -154,7 +156,7 @@ def test_activations_are_drawn_from_a_checkpoint(tmp_path):
                          model_config={"net": dataclasses.asdict(spec)}, state_dict=TextbookLeNet(spec).state_dict(),
                          seed=0)
     images = torch.randint(0, 256, (10, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
-    _written(figures.activations(ck, images, torch.arange(10), tmp_path / "act.png"))
+    _written(activations.draw(ck, images, torch.arange(10), tmp_path / "act.png"))
 
 
 # ---- Fig. 9, Fig. 6 and the waterfall ----------------------------------------------------------------
@@ -172,10 +174,10 @@ def _comparison(row: str, seed: int, err: float) -> Outcome:
 
 
 def test_fig9_says_why_a_row_is_not_measured_in_its_row(tmp_path, drawn):
-    from reports.sections import comparison_report as cr
+    from reports.sections import fig9
 
     outs = [_comparison("mlp-300", s, 2.2 + s / 10) for s in range(3)] + [_comparison("linear", 0, 12.0)]
-    _written(cr.bar_chart(outs, tmp_path / "fig9.png"))
+    _written(fig9.figure(outs, tmp_path / "fig9.png"))
     ax = drawn["fig9.png"].axes[0]
     row_y = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks())}
     notes = {}
@@ -197,7 +199,7 @@ def test_fig9_says_why_a_row_is_not_measured_in_its_row(tmp_path, drawn):
     labels = _tick_labels(ax.xaxis)
     assert _plain(labels) and {"1", "2", "5", "10"} <= set(labels), labels
     _in_percent_range(drawn["fig9.png"])
-    assert cr.bar_chart([], tmp_path / "none.png") is None
+    assert fig9.figure([], tmp_path / "none.png") is None
 
 
 def test_fig6_error_bars_stay_inside_0_100(tmp_path, drawn, monkeypatch):
@@ -223,7 +225,6 @@ def test_fig6_error_bars_stay_inside_0_100(tmp_path, drawn, monkeypatch):
 
 
 def test_the_waterfall_is_written_with_its_bars_inside_0_100(tmp_path, drawn):
-    from reports.sections import ablation_report as ar
     from reports.sections import ablations
 
     outs = []
@@ -231,7 +232,7 @@ def test_the_waterfall_is_written_with_its_bars_inside_0_100(tmp_path, drawn):
         ex = EXPS[r.id]
         outs += [Outcome(RunItem(ex, s, ex.overrides, None, None), Path(f"/x/{r.id}/s{s}"),
                          _record(s, 0.9 + i / 10 + s / 50, "lenet1998")) for s in range(3)]
-    _written(ar.waterfall(outs, tmp_path / "w.png"))
+    _written(waterfall.figure(outs, tmp_path / "w.png"))
     _in_percent_range(drawn["w.png"])
     ax = drawn["w.png"].axes[0]
     assert ax.get_ylim()[0] == 0 and len(ax.texts) == len(ax.get_xticks())  # one value label per step

@@ -91,3 +91,96 @@ def test_a_missing_report_library_is_one_line_naming_the_extra(monkeypatch, caps
 
     with pytest.raises(ModuleNotFoundError):  # not ours to explain: a real bug stays visible
         cli.main(["report"])
+
+
+# ---- reports/ by role (reports/__init__.py, issue 20) ---------------------------------------------------
+
+REPORTS = ROOT / "reports"
+# what each part of reports/ may import of reports/ (besides itself); the commands on top import anything
+ROLE_IMPORTS = {
+    "verdicts": set(),  # THE rules: nothing else of the report
+    "stats": {"verdicts", "run.runner"},  # run.runner: the Outcome type only
+    "run": {"sections.ablations", "sections.comparison"},  # what the study groups run
+    "sections": {"verdicts", "stats", "run.plan", "run.runner", "render.figures", "render.latex"},
+    "render.figures": set(),  # the one style: no records, no statistics
+    "render.latex": {"verdicts"},
+    "render.artefacts": {"sections", "stats"},
+}
+
+
+def _reports_imports(path: Path) -> set[str]:
+    """The reports/ modules `path` imports (relative imports resolved), as dotted names below reports."""
+    here = path.relative_to(REPORTS).with_suffix("").parts
+    pkg = here[:-1] if here[-1] != "__init__" else here[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(pkg[:len(pkg) - node.level + 1])
+                mod = base + (node.module.split(".") if node.module else [])
+            elif node.module and node.module.split(".")[0] == "reports":
+                mod = node.module.split(".")[1:]
+            else:
+                continue
+            names = [mod + [a.name] for a in node.names]
+            for n in names:  # `from . import fig9`: the module fig9 itself where there is one
+                is_mod = (REPORTS.joinpath(*n).with_suffix(".py").exists() or REPORTS.joinpath(*n).is_dir())
+                out.add(".".join(n if is_mod else mod))
+    return {m for m in out if m}
+
+
+def _role(dotted: str) -> str | None:
+    return next((r for r in sorted(ROLE_IMPORTS, key=len, reverse=True) if dotted == r or dotted.startswith(r + ".")),
+                None)
+
+
+def test_each_part_of_reports_imports_only_what_its_role_allows():
+    wrong = {}
+    for path in sorted(REPORTS.rglob("*.py")):
+        me = ".".join(path.relative_to(REPORTS).with_suffix("").parts)
+        role = _role(me)
+        if role is None:
+            continue
+        allowed = ROLE_IMPORTS[role]
+        bad = sorted(m for m in _reports_imports(path)
+                     if _role(m) != role and not any(m == a or m.startswith(a + ".") for a in allowed))
+        if bad:
+            wrong[me] = bad
+    assert not wrong
+
+
+def test_the_role_check_sees_a_wrong_import(tmp_path, monkeypatch):
+    sections = REPORTS / "sections"
+    probe = sections / "_probe_for_the_test.py"
+    probe.write_text("def f():\n    from ..render import artefacts\n    from ..report import main\n")
+    try:
+        assert _reports_imports(probe) == {"render.artefacts", "report"}
+        with pytest.raises(AssertionError):
+            test_each_part_of_reports_imports_only_what_its_role_allows()
+    finally:
+        probe.unlink()
+
+
+def test_one_file_per_figure_and_per_table():
+    """Every artefact is built by its own file of reports/sections/ (Table 3's groups share theirs; Fig. 9's
+    table and figure are one frame drawn twice), and every figure a section file draws is registered."""
+    import functools
+    import importlib
+    import pkgutil
+
+    from reports.render import artefacts
+
+    def home(f):
+        return (f.func if isinstance(f, functools.partial) else f).__module__
+
+    homes = {a.name: home(a.make) for a in artefacts.ARTEFACTS.values()}
+    assert all(h.startswith("reports.sections.") or h == "reports.stats.own_references" for h in homes.values())
+    for kind in ("figure", "table"):
+        mods = [homes[n] for n, a in artefacts.ARTEFACTS.items() if a.kind == kind and not n.startswith("table3-")]
+        assert len(mods) == len(set(mods)), kind
+    drawn = set()
+    for m in pkgutil.iter_modules([str(REPORTS / "sections")]):
+        mod = importlib.import_module(f"reports.sections.{m.name}")
+        if callable(getattr(mod, "figure", None)) and mod.figure.__module__ == mod.__name__:
+            drawn.add(mod.__name__)
+    assert drawn == {homes[n] for n, a in artefacts.ARTEFACTS.items() if a.kind == "figure"}

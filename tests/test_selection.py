@@ -77,7 +77,7 @@ def test_a_record_of_another_numeric_build_is_trained_again(tmp_path):
 
 
 def test_a_headline_row_that_mixes_commits_or_builds_says_so():
-    from reports.sections.tables import commits_note
+    from reports.sections.table2 import commits_note
 
     def rec(commit, dirty=False, build="k1w1-aaaaaa"):
         return {"family": "lenet1998", "provenance": {"git_commit": commit, "git_dirty": dirty, "backend": "fast",

@@ -12,7 +12,7 @@ Blocks (between `<!-- BEGIN name -->` and `<!-- END name -->`):
 - reproduction: the cross-target comparison of one seed (benchmarks/results/cross_target.json);
 - raylocal: the smoke plan on a two-node Ray cluster against the local engine (benchmarks/results/ray_vs_local.json);
 - estimate: the wall-time planner's output for the full profile at 1, 8 and 64 workers (reports/run/estimate.py);
-- ablation: the ablation study's gap paragraph, the users' questions and its wall time (reports/sections/ablation_report.py);
+- ablation: the ablation study's gap paragraph, the users' questions and its wall time (reports/sections/gap.py, questions.py);
 - compare: `lenet compare`'s worked example, from its committed runs (reports/compare-example, examples/);
 - timings: measured wall times of the set-up commands and report profiles (benchmarks/results/timings.json).
 """
@@ -29,7 +29,8 @@ from lenet_repro.references import headline_reference, reference_for
 
 from ..stats import rowruns
 from ..run.plan import build_plan, distortion_label, experiments, sweep_default_id
-from ..sections.tables import commits_note, running_train_error, winner_margin
+from ..sections.sweeps import winner_margin
+from ..sections.table2 import commits_note, running_train_error
 from ..verdicts import judge, mean_sd, within_range
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,7 +72,7 @@ def _sweep_line(outcomes, group: str, intro: str) -> list[str]:
 def _readings_line(outcomes) -> list[str]:
     """The joint choice of the open readings (reports/stats/selection.py), as the report states it."""
     from ..stats.selection import PAPER_RATE_HIGH, PAPER_RATE_LOW, choose
-    from ..sections.tables import readings_rows
+    from ..sections.readings import readings_rows
 
     rows = readings_rows(outcomes)
     if not rows:
@@ -96,10 +97,9 @@ def _readings_line(outcomes) -> list[str]:
 
 def _comparison_lines(outcomes) -> list[str]:
     """The Fig. 9 comparison in a few lines: each row run so far, ours beside the paper's, and Fig. 6."""
-    from ..sections import comparison_report as cr
-    from ..sections import fig6
+    from ..sections import fig6, fig9
 
-    t = cr.fig9_table(outcomes)
+    t = fig9.table(outcomes)
     done = t[t["ours %"] != "-"]
     if done.empty:
         return []
@@ -358,8 +358,7 @@ def full_report_time(out: Path = FULL, groups: tuple[str, ...] | None = None):
 
 def ablation_block(out: Path = FULL) -> str:
     """The ablation study in a few generated lines: the gap explained, the users' questions, the cost."""
-    from ..sections import ablation_report as ar
-    from ..sections import ablations
+    from ..sections import ablations, gap, questions
 
     if not (out / "results.csv").exists():
         return "_No full report has been committed yet (`make report PROFILE=full`)._\n"
@@ -368,8 +367,8 @@ def ablation_block(out: Path = FULL) -> str:
     done = sum(1 for o in have.values() if o.record)
     lines = [f"From the committed full report ({done} of the {len(have)} distinct runs of the study recorded; Table 3 of "
              f"[reports/full/REPORT.md](reports/full/REPORT.md), CSV and LaTeX in reports/full/tables/):", "",
-             ar.gap_paragraph(outcomes), ""]
-    q = ar.questions_table(outcomes)
+             gap.paragraph(outcomes), ""]
+    q = questions.table(outcomes)
     lines += [f"- **{row['question']}**: {row['verdict']}." for _, row in q.iterrows()]
     t = full_report_time(out, ablations.GROUPS)
     if t:

@@ -143,7 +143,7 @@ FIG10_SCORES = {
     "lenet1998": "minus the ten RBF penalties",
 }
 # Figs. 11-12: why ours differs from the paper's by more than 10 % (the convention or the model difference),
-# per row; reports/comparison_report.costs_table puts each beside its row (tests check every > 10 % row has one)
+# per row; reports/sections/fig10_12.py puts each beside its row (tests check every > 10 % row has one)
 COST_NOTES = {
     "paper-fig9-16x16-tangent-distance": "variables: ours stores each training digit's 7 precomputed tangent "
                                          "vectors beside it (60,000 x 256 x (1 + 7)), the paper's 25,000k is "

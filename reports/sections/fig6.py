@@ -25,6 +25,7 @@ import pandas as pd
 
 from lenet_repro.references import get_reference
 
+from ..render import figures
 from ..stats import rowruns
 from ..run.runner import Outcome
 from ..verdicts import change_verdict, format_p, holm, judge, mean_sd, paired, t_interval
@@ -101,7 +102,7 @@ def table(outcomes: list[Outcome]) -> pd.DataFrame:
                      "ours %": f"{p['mean']:.2f} +- {p['sd']:.2f}" if p["n"] > 1 else f"{p['mean']:.2f}",
                      "95 % CI": f"{p['lo']:.2f} .. {p['hi']:.2f}" if p["n"] > 1 or p["metric"] == "test_error" else "-",
                      "seeds": p["n"] if not p["failed"] else f"{p['n']} ({p['failed']})",
-                     f"vs the next size (points, paired t)": (
+                     "vs the next size (points, paired t)": (
                          f"{v.diff:+.2f} ({v.low:+.2f} .. {v.high:+.2f}) vs {p['next']:,}" if v and v.n > 1 else "-"),
                      "Holm p": format_p(p["holm_p"]) if v else "-",
                      "change": change_verdict(v, p["holm_p"]) if v else "-",
@@ -110,13 +111,13 @@ def table(outcomes: list[Outcome]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def figure(outcomes: list[Outcome], path: Path) -> Path | None:
+def figure(outcomes: list[Outcome], path: Path, data_root=None) -> Path | None:
     """Drawn like the paper's Fig. 6: error (%) vs training-set size (x1000), the distorted test error as
     hollow squares; ours with 95 % intervals (inside [0, 100] %), the paper's 60,000 points as crosses."""
     pts = points(outcomes)
     if not pts:
         return None
-    from ..render.figures import COLORS, NARROW, _save, integer_axis, interval_errs, plt, style
+    from ..render.figures import COLORS, NARROW, integer_axis, interval_errs, plt, style
 
     with style():
         fig, ax = plt.subplots(figsize=(NARROW, 3.2), layout="constrained")
@@ -143,4 +144,4 @@ def figure(outcomes: list[Outcome], path: Path) -> Path | None:
         ax.set_ylabel("Error Rate (%)")
         ax.legend(loc="upper right")
         ax.grid(True)
-        return _save(fig, path)
+        return figures.save(fig, path)
