@@ -1,18 +1,17 @@
 """Fig. 9: our numbers for the paper's comparison, row by row (reports/sections/comparison.py says which runs
 those are) -- the Markdown table, the numbers for CSV and LaTeX, the bar chart, the rows with failed runs and
-the rows that disagree.
+the rows that disagree. Its docstring's body opens the report's Figs. 9-12 section; Figs. 10-12 are built in
+fig10_12.py, the held-out choices in holdout.py.
 
-- Fig. 9 (this file): every row in the figure's order -- the paper's test error, ours (mean +- sd over the
-  row's good seeds for a stochastic row; the one deterministic fit otherwise), its 95 % interval (THE ROW
+- Fig. 9: every row in the figure's order -- the paper's test error, ours (mean +- sd over the row's good
+  seeds for a stochastic row; the one deterministic fit otherwise), its 95 % interval (THE ROW
   UNCERTAINTY: seeds + shared test digits, or one fit's Clopper-Pearson interval) and THE VERDICT RULE
   against the paper's number with its own standard error (reports/verdicts/). A run that failed (THE
   FAILED-RUN RULE) is named in its row and left out of the mean, the interval, the bar and Fig. 10.
   Rows not reproduced say why.
-- Fig. 10 (fig10_12.py): % of test digits rejected (on the difference of the two top scores) to reach 0.5 %
-  error.
-- Figs. 11-12 (fig10_12.py): multiply-adds per recognition and variables stored, computed from our fitted
-  models.
-- The held-out choices (holdout.py): every grid value's held-out error and which value THE RULE picks.
+- Fig. 10: % of test digits rejected (on the difference of the two top scores) to reach 0.5 % error.
+- Figs. 11-12: multiply-adds per recognition and variables stored, computed from our fitted models.
+- The held-out choices: every grid value's held-out error and which value THE RULE picks.
 """
 
 from __future__ import annotations
