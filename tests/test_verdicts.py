@@ -104,6 +104,7 @@ def test_a_failed_part_fails_its_run_against_the_same_part_of_the_other_seeds():
     good, failed = split_failed(runs, lambda r: LABELS)
     assert [r["seed"] for r in good] == [0, 2] and [r["seed"] for r, _ in failed] == [1]
     assert failed[0][1].kind == "outlier" and str(failed[0][1]).startswith("net 3: it misses 1119 digits")
+    assert failed[0][1].part == "net 3"  # which part failed, for the report's line
     healthy = [_boosted(s, 65, (97, 270, 300)) for s in range(3)]
     assert split_failed(healthy, lambda r: LABELS)[1] == []
     fours = [i for i in range(len(LABELS)) if LABELS[i] == 4]
@@ -111,6 +112,7 @@ def test_a_failed_part_fails_its_run_against_the_same_part_of_the_other_seeds():
     broken["parts"][1] = {"name": "net 2", **_run(0, fours, [9] * len(fours))}
     good, failed = split_failed([broken], lambda r: LABELS)
     assert good == [] and failed[0][1].kind == "never-predicts" and str(failed[0][1]).startswith("net 2: ")
+    assert failed[0][1].part == "net 2" and failure(_run(0, fours, [9] * len(fours)), LABELS).part is None
 
 
 def test_failure_constants_are_the_documented_ones():

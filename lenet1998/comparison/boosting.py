@@ -95,7 +95,7 @@ def third_set(pred1: torch.Tensor, pred2: torch.Tensor) -> torch.Tensor:
 def train_three(sdlm, kernel, net, pool, to_input, seed: int, out: Path | None, has_checkpoint: bool, log):
     """Train the three nets (sdlm(params, one_pass, hkk_generator, ckpt, has_checkpoint, tag=...) runs one
     net's passes). Returns ([params of nets 1..3], [per-pass metrics of nets 1..3], train and eval seconds
-    of all, the sizes of nets 2 and 3's sets, each net's final test error %)."""
+    of all, [nets 2 and 3's sets: patterns per class 0..9], each net's final test error %)."""
     from lenet1998.seeds import generator
 
     if pool is None:
@@ -131,7 +131,9 @@ def train_three(sdlm, kernel, net, pool, to_input, seed: int, out: Path | None, 
         train_s, eval_s = train_s + t, eval_s + e
         if k == 2:
             sets.append(third_set(pred1, pool_predictions(kernel, net, pk, pool, to_input)))
-    return nets, all_metrics, train_s, eval_s, [len(i) for i in sets], errors
+    labels = pool_labels(pool)
+    per_class = [torch.bincount(labels[i], minlength=10).tolist() for i in sets]
+    return nets, all_metrics, train_s, eval_s, per_class, errors
 
 
 def pool_labels(pool) -> torch.Tensor:

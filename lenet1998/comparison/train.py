@@ -244,7 +244,7 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
     if opts.get("boosting"):
         from . import boosting
 
-        nets, net_metrics, train_seconds, eval_seconds, set_sizes, net_errors = boosting.train_three(
+        nets, net_metrics, train_seconds, eval_seconds, set_classes, net_errors = boosting.train_three(
             lambda *a, **k: _sdlm(kernel, net, cfg, xte_in, yte, config, row.name, seed, log, *a, **k),
             kernel, net, pool, lambda imgs: _net_input(imgs, row.input, net), seed, out, has_checkpoint, log)
         ftr = _net_input(xtr, row.input, net)
@@ -276,9 +276,10 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
     if row.train_error:
         tm = int((model.predict(ftr) != ytr).sum())
         final.update(train_error=100.0 * tm / len(ytr), train_misses=tm)
-    if opts.get("boosting"):  # the filtered sets' sizes and each net's own test error
-        final.update(net2_patterns=set_sizes[0], net3_patterns=set_sizes[1],
-                     **{f"net{i + 1}_test_error": v for i, v in enumerate(net_errors)})
+    if opts.get("boosting"):  # the filtered sets' sizes (and per class: what each net could learn), each net's error
+        final.update(net2_patterns=sum(set_classes[0]), net3_patterns=sum(set_classes[1]),
+                     **{f"net{i + 1}_test_error": v for i, v in enumerate(net_errors)},
+                     fit={"net2_patterns_per_class": set_classes[0], "net3_patterns_per_class": set_classes[1]})
     prov = provenance.collect("cpu")
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
                 train_seconds=train_seconds, eval_seconds=eval_seconds, backend="layered-kernel",

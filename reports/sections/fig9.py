@@ -174,7 +174,9 @@ def figure(outcomes: list[Outcome], path: Path, data_root=None, extra: tuple[str
 
 def failed_rows(outcomes: list[Outcome]) -> list[str]:
     """One line per Fig. 9 row with a failed run (THE FAILED-RUN RULE): every seed's error, which failed and
-    why, and where each failed run stood after its first pass (a run stuck from the start)."""
+    why, and where each failed run (or failed part: a boosted net) stood after its first pass (a run stuck
+    from the start); for a failed part whose record counts its training set per class (the boosted nets 2
+    and 3: final.fit), those counts -- what it could learn."""
     lines = []
     for r in comparison.fig9_rows():
         runs = row_runs(outcomes, r.ours)
@@ -183,9 +185,18 @@ def failed_rows(outcomes: list[Outcome]) -> list[str]:
         why = {id(x): f for x, f in runs.failed}
         per = []
         for x in sorted(runs.good + [x for x, _ in runs.failed], key=lambda x: x["seed"]):
-            first = x["metrics"][0].get("test_error") if x.get("metrics") else None
-            tag = (f" FAILED: {why[id(x)]}" + (f" (after pass 1: {first:.2f} %)" if first is not None else "")
-                   if id(x) in why else "")
+            tag = ""
+            if id(x) in why:
+                f = why[id(x)]
+                part = next((q for q in x.get("parts") or [] if q["name"] == f.part), None) if f.part else None
+                src = part or x
+                first = src["metrics"][0].get("test_error") if src.get("metrics") else None
+                tag = f" FAILED: {f}" + (f" ({f.part + ' ' if part else ''}after pass 1: {first:.2f} %)"
+                                         if first is not None else "")
+                counts = (x["final"].get("fit") or {}).get(f"{f.part.replace(' ', '')}_patterns_per_class") if part else None
+                if counts:
+                    tag += (f"; {f.part} trained on {sum(counts):,} patterns, per class 0-9: "
+                            + " / ".join(f"{c:,}" for c in counts))
             per.append(f"s{x['seed']} {x['final']['test_error']:.2f} %{tag}")
         lines.append(f"- {get_reference(r.reference).note}: {runs.failed_note().split(' (')[0]}; per seed: "
                      + "; ".join(per) + ".")

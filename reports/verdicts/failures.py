@@ -43,6 +43,7 @@ OUTLIER_SIGMAS = 4.0
 class Failure:
     kind: str  # diverged / never-predicts / low-recall / outlier
     reason: str  # one line for the report
+    part: str | None = None  # the failed part's name (a run made of parts), None for the run itself
 
     def __str__(self) -> str:
         return self.reason
@@ -110,7 +111,7 @@ def _parts(record: dict) -> list[dict]:
 
 
 def _named(part: dict, why: Failure) -> Failure:
-    return Failure(why.kind, f"{part['name']}: {why.reason}")
+    return Failure(why.kind, f"{part['name']}: {why.reason}", part["name"])
 
 
 def split_failed(records: Sequence[dict], labels_of) -> tuple[list[dict], list[tuple[dict, Failure]]]:
