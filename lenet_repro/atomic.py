@@ -1,7 +1,8 @@
 """Atomic file writes: write to a temporary file beside the target, then rename.
 
 A crash or Ctrl-C never leaves a half-written file under the final name, and a failed
-download never replaces a good file. An OSError on the way (a full disk, a read-only folder, a
+download never replaces a good file. The file gets the mode a plain `open(path, "w")` would give it
+(the one it had, or 0666 less the umask), not the 0600 of a temporary file. An OSError on the way (a full disk, a read-only folder, a
 file where a folder should be) becomes a one-line PathError naming the target and the fix; the
 temporary file is removed and the previous file, if any, stays as it was.
 """
@@ -13,7 +14,9 @@ import errno
 import io
 import json
 import os
+import stat
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -46,6 +49,20 @@ def ensure_dir(path: str | os.PathLike, flag: str | None = None) -> Path:
     return Path(path)
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits `open(path, "w")` would leave: the existing file's, else 0666 less the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        with _UMASK_LOCK:  # the umask can only be read by setting it
+            mask = os.umask(0o022)
+            os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, flag: str | None = None) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it over `path` on success.
@@ -57,7 +74,10 @@ def atomic_path(path: str | os.PathLike, flag: str | None = None) -> Iterator[Pa
     ensure_dir(path.parent, flag)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
+        try:
+            os.fchmod(fd, _mode_for(path))
+        finally:
+            os.close(fd)
     except OSError as e:
         raise path_error(path, e, flag=flag) from None
     tmp = Path(tmp)

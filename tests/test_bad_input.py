@@ -370,6 +370,23 @@ def test_a_full_disk_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkey
     assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
 
 
+def test_an_atomic_write_leaves_the_mode_a_plain_write_would(tmp_path):
+    """Not the 0600 of a temporary file: 0666 less the umask for a new file, the old mode for a rewritten one
+    (a report or figure another user, or a web server, reads)."""
+    old = os.umask(0o022)
+    try:
+        atomic.write_text(tmp_path / "REPORT.md", "x")
+        os.umask(0o077)
+        atomic.write_text(tmp_path / "private.md", "x")
+        (tmp_path / "shared.csv").write_text("old")
+        os.chmod(tmp_path / "shared.csv", 0o640)
+        atomic.write_text(tmp_path / "shared.csv", "new")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == {"REPORT.md": 0o644, "private.md": 0o600, "shared.csv": 0o640}
+
+
 def test_a_read_only_target_of_an_atomic_write(tmp_path, monkeypatch):
     import tempfile
 
