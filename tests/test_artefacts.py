@@ -49,13 +49,16 @@ def test_every_artefact_alone_leaves_report_md_untouched(smoke, tmp_path, capsys
 
 
 def test_listing_and_refusals(smoke, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("a file where --to needs a folder")
     assert report_main(["--artefact", "list"]) == 0
     listing = capsys.readouterr().out
     assert all(name in listing for name in artefacts.ARTEFACTS) and "fig9" in listing and "table2" in listing
     for argv, words in [(["--artefact", "nope"], "unknown artefact 'nope'"),
                         (["--artefact", "fig9", "--to", str(tmp_path / "x.csv")], "a figure is written as .png"),
                         (["--artefact", "table2", "--to", str(tmp_path / "x.png")], "a table is written as .csv"),
-                        (["--artefact", "fig9", "--to", str(tmp_path)], "is a folder")]:
+                        (["--artefact", "fig9", "--to", str(tmp_path)], "is a folder"),
+                        (["--artefact", "fig9", "--to", str(tmp_path / "a-file" / "f.png")], "give --to a folder path"),
+                        (["--artefact", "table2", "--to", str(tmp_path / "a-file" / "t")], "give --to a folder path")]:
         assert report_main(["--profile", "smoke", "--out", str(smoke), *argv]) == 1
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and words in err

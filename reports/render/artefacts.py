@@ -39,23 +39,28 @@ class Artefact:
     make: Callable  # a figure: (outcomes, path, data_root) -> its PNG or None; a table: outcomes -> its frame
     latex: Callable | None = None  # a table: frame -> booktabs text (None: CSV only)
 
-    def build(self, outcomes, path, data_root=None, **extra) -> Path | None:
+    def build(self, outcomes, path, data_root=None, flag: str = "--out", **extra) -> Path | None:
         """Write this artefact at `path` (a figure's .png, a table's stem); the path written (a figure's PNG, a
-        table's CSV) or None when the records hold nothing for it. `extra` goes to a figure's `figure`."""
+        table's CSV) or None when the records hold nothing for it. `flag`: the option `path` came from (a path
+        that cannot be written names it); `extra` goes to a figure's `figure`."""
+        from .figures import writing_for
+
         if self.kind == "figure":
-            return self.make(outcomes, path, data_root, **extra)
-        return write_table(self.make(outcomes), path, self.latex)
+            with writing_for(flag):
+                return self.make(outcomes, path, data_root, **extra)
+        return write_table(self.make(outcomes), path, self.latex, flag=flag)
 
 
-def write_table(df, path: Path, latex: Callable | None = None, **latex_args) -> Path | None:
-    """`df` as path.csv and, with `latex`, path.tex (`latex(df, **latex_args)`); None for an empty frame."""
+def write_table(df, path: Path, latex: Callable | None = None, flag: str = "--out", **latex_args) -> Path | None:
+    """`df` as path.csv and, with `latex`, path.tex (`latex(df, **latex_args)`); None for an empty frame. `flag`:
+    the option `path` came from."""
     if df is None or df.empty:
         return None
     path = Path(path)
-    atomic.make_dirs(path.parent, "--to")
-    atomic.write_text(path.with_suffix(".csv"), df.to_csv(index=False), flag="--to")
+    atomic.make_dirs(path.parent, flag)
+    atomic.write_text(path.with_suffix(".csv"), df.to_csv(index=False), flag=flag)
     if latex is not None:
-        atomic.write_text(path.with_suffix(".tex"), latex(df, **latex_args), flag="--to")
+        atomic.write_text(path.with_suffix(".tex"), latex(df, **latex_args), flag=flag)
     return path.with_suffix(".csv")
 
 
@@ -124,7 +129,7 @@ def write_one(name: str, outcomes, to: str | Path, data_root=None) -> list[Path]
     """Write artefact `name` from `outcomes` at `to`; the files written (ConfigError when there are no runs for it)."""
     a = get(name)
     path = target(a, to)
-    made = a.build(outcomes, path, data_root)
+    made = a.build(outcomes, path, data_root, flag="--to")
     if made is None:
         raise ConfigError(f"artefact {name}: no runs for it in this cache; run the report (or name the --profile and "
                           f"--out whose runs hold it)")

@@ -10,6 +10,8 @@ count (passes, epochs) have integer ticks (`integer_axis`), log axes plain-numbe
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
 import textwrap
@@ -83,18 +85,34 @@ def styled(fn):
     return drawn
 
 
+_FLAG = contextvars.ContextVar("lenet_figure_flag", default="--out")  # the option a bad path is blamed on
+
+
+@contextlib.contextmanager
+def writing_for(flag: str):
+    """Inside it, a figure that cannot be written names `flag` (`--to` for one artefact, `--out` for a report)."""
+    token = _FLAG.set(flag)
+    try:
+        yield
+    finally:
+        _FLAG.reset(token)
+
+
 def save(fig, path: Path) -> Path:
-    """Write `fig` as `path` (PNG, DPI) and `path` with .pdf (vector) beside it; close it; return `path`."""
-    from lenet_repro.atomic import atomic_path
+    """Write `fig` as `path` (PNG, DPI) and `path` with .pdf (vector) beside it; close it; return `path`. A path
+    that cannot be written is a one-line PathError naming the option it came from (`writing_for`)."""
+    from lenet_repro.atomic import atomic_path, make_dirs
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with style():
-        for target, fmt, meta in ((path, "png", {"Software": None}),
-                                  (path.with_suffix(".pdf"), "pdf", {"CreationDate": None})):
-            with atomic_path(target) as tmp:  # no date or version stamped in: the same figure, the same bytes
-                fig.savefig(tmp, format=fmt, dpi=DPI, bbox_inches="tight", metadata=meta)
-    plt.close(fig)
+    try:
+        make_dirs(path.parent, _FLAG.get())
+        with style():
+            for target, fmt, meta in ((path, "png", {"Software": None}),
+                                      (path.with_suffix(".pdf"), "pdf", {"CreationDate": None})):
+                with atomic_path(target, _FLAG.get()) as tmp:  # no date or version stamped in: same figure, same bytes
+                    fig.savefig(tmp, format=fmt, dpi=DPI, bbox_inches="tight", metadata=meta)
+    finally:
+        plt.close(fig)
     return path
 
 
