@@ -125,6 +125,20 @@ def test_estimate_without_records_is_one_line(capsys, tmp_path):
     _one_line(capsys, code, "no run records", "run the profile")
 
 
+@pytest.mark.skipif(not (FULL / "runs").exists(), reason="needs the committed full report's records")
+def test_an_only_subset_without_records_is_estimated_from_the_caches_other_runs(tmp_path):
+    """`--only` a row whose own runs are not recorded: the cache's other runs of the same recipe scale it (it
+    said "no run records under ... to estimate from" though the cache held them)."""
+    import shutil
+
+    held = FULL / "runs" / "comparison-holdout" / "svm-poly-4"
+    shutil.copytree(held, tmp_path / "runs" / "comparison-holdout" / "svm-poly-4")
+    plan = build_plan("full", only="comparison/svm-poly-4")
+    assert [it.experiment.id for it in plan] == ["comparison/svm-poly-4"]
+    ests, sources = estimate(plan, tmp_path, [1])
+    assert sources == {"recipe": 1} and ests[0].wall_s > 0
+
+
 def test_unit_seconds_spreads_a_groups_training_over_its_cores(tmp_path):
     from reports.run.engines import Unit
     from reports.run.estimate import Cost

@@ -66,15 +66,18 @@ def record_cost(rec: dict) -> Cost:
     return Cost(float(p["train_seconds"]) * min(k, cores) / k, float(p.get("eval_seconds") or 0.0) * cores, "record")
 
 
-def _other_records(dirs) -> list[tuple[str, dict]]:
-    """(experiment id, record) of every run record under each `dirs`/runs (another report's cache, e.g. the
-    committed reports/full): the experiment id is the record's folder path, runs/<id>/<seed dir>/."""
+def _other_records(dirs, skip: frozenset = frozenset()) -> list[tuple[str, dict]]:
+    """(experiment id, record) of every run record under each `dirs`/runs (this report's other runs, another
+    report's cache, e.g. the committed reports/full), but the run folders in `skip`: the experiment id is the
+    record's folder path, runs/<id>/<seed dir>/."""
     import json
 
     out = []
     for d in dirs:
         base = Path(d) / "runs"
         for f in sorted(base.glob("**/result.json")) if base.is_dir() else []:
+            if f.parent.resolve() in skip:
+                continue
             try:
                 rec = json.loads(f.read_text())
                 if "provenance" in rec and "config" in rec:
@@ -85,9 +88,10 @@ def _other_records(dirs) -> list[tuple[str, dict]]:
 
 
 def item_costs(plan: list[RunItem], out: Path, also: tuple = ()) -> dict[str, Cost]:
-    """Cost of every plan item: its record, else scaled from similar recorded runs -- in `out`, and in the
-    caches `also` names (only as runs of the same experiment, recipe or family, never as the item's own
-    record); an item with no similar recorded run is left out: `estimate` counts it as not estimated."""
+    """Cost of every plan item: its record, else scaled from similar recorded runs -- in `out` (the plan's and
+    the cache's others, an --only subset's), and in the caches `also` names (only as runs of the same
+    experiment, recipe or family, never as the item's own record); an item with no similar recorded run is
+    left out: `estimate` counts it as not estimated."""
     from lenet_repro import records
     from lenet_repro.errors import LenetError
 
@@ -99,7 +103,9 @@ def item_costs(plan: list[RunItem], out: Path, also: tuple = ()) -> dict[str, Co
             recorded[it.key] = (it, records.read_record(run_dir(out, it)))
         except LenetError:
             continue
-    others = _other_records(also)
+    # this cache's runs outside the plan (an --only subset) scale too, as those of another cache
+    mine = frozenset(Path(run_dir(out, it)).resolve() for it, _ in recorded.values())
+    others = _other_records((out, *also), skip=mine)
     if not recorded and not others:
         raise ConfigError(f"no run records under {out}/runs to estimate from; run the profile (or part of it, "
                           f"e.g. --only 'faithful/*') first")
