@@ -104,7 +104,7 @@ ROLE_IMPORTS = {
     "sections": {"verdicts", "stats", "run.plan", "run.runner", "render.figures", "render.latex"},
     "render.figures": set(),  # the one style: no records, no statistics
     "render.latex": {"verdicts"},
-    "render.artefacts": {"sections", "stats"},
+    "render.artefacts": {"sections", "stats", "render.figures", "render.latex"},  # the renderers it writes through
 }
 
 
