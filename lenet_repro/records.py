@@ -119,7 +119,11 @@ def validate_record(rec: dict, where: str = "run record") -> None:
             if not all(k in part for k in ("metrics", "final")):
                 raise RecordError(f"{where}: malformed run record: parts[{i}] lacks metrics or final; the file is "
                                   f"damaged or was edited, re-run the training (or restore the file)")
-            body = {k: v for k, v in part.items() if k != "name"}
+            per_class = part.get("train_per_class")  # optional: the patterns per class the part trained on
+            if per_class is not None and not (isinstance(per_class, list) and all(
+                    isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in per_class)):
+                bad(f"parts[{i}]['train_per_class']", per_class, "a list of non-negative integers")
+            body = {k: v for k, v in part.items() if k not in ("name", "train_per_class")}
             validate_record({**{k: rec[k] for k in ("schema", "run_id", "recipe", "dataset", "family", "seed")},
                              "config": {}, "provenance": {}, **body}, f"{where} (parts[{i}], {part['name']})")
 

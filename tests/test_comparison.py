@@ -562,9 +562,9 @@ def test_the_boosted_lenet4_adds_three_nets_its_first_is_the_dist_lenet4_and_it_
     f = whole["final"]
     assert f["parameters"] == 3 * 50_698 and f["multiply_adds"] == 3 * 262_306
     assert f["net2_patterns"] > 0 and f["net3_patterns"] > 0 and "train_error" in f
-    per_class = f["fit"]  # what each filtered net could learn: its set's patterns per class
-    assert [sum(per_class[f"net{k}_patterns_per_class"]) for k in (2, 3)] == [f["net2_patterns"], f["net3_patterns"]]
-    assert all(len(c) == 10 for c in per_class.values())
+    parts = whole["parts"]  # what each filtered net could learn: its set's patterns per class
+    assert "train_per_class" not in parts[0] and all(len(p["train_per_class"]) == 10 for p in parts[1:])
+    assert [sum(p["train_per_class"]) for p in parts[1:]] == [f["net2_patterns"], f["net3_patterns"]]
 
     class Stop(Exception):
         pass

@@ -132,14 +132,14 @@ def test_a_failed_seed_is_left_out_of_the_row_and_named():
 
 def test_a_failed_part_is_named_with_its_own_first_pass_and_training_set():
     """The boosted LeNet-4: a run failed by its net 3 says where net 3 (not the ensemble's net 1) stood after its
-    first pass, and what net 3 trained on per class (final.fit, counted when the sets are drawn)."""
+    first pass, and what net 3 trained on per class (its part's train_per_class, counted when the sets are drawn)."""
     def boosted(seed, net3, first3):
         o = _row_outcome(seed, 0.65 + seed / 100, first=2.0, row="dist-boosted-lenet4")
         o.record["parts"] = [{"name": f"net {k}", "final": {"test_error": m / 100, "test_n": 10_000, "test_misses": m},
                               "test_misses_idx": list(range(m)), "metrics": [{"pass": 1, "test_error": f}]}
                              for k, m, f in ((1, 90, 2.0), (2, 200, 3.0), (3, net3, first3))]
-        o.record["final"]["fit"] = {"net2_patterns_per_class": [100] * 10,
-                                    "net3_patterns_per_class": [50] * 6 + [0] + [50] * 3}
+        o.record["parts"][1]["train_per_class"] = [100] * 10
+        o.record["parts"][2]["train_per_class"] = [50] * 6 + [0] + [50] * 3
         return o
 
     lines = fig9.failed_rows([boosted(0, 164, 5.0), boosted(1, 1119, 12.5), boosted(2, 340, 6.0)])

@@ -49,11 +49,13 @@ _PART = {"name": "net 3", "metrics": [{"pass": 1, "test_error": 11.19}],
     ([{k: v for k, v in _PART.items() if k != "metrics"}], "parts\\[0\\] lacks metrics or final"),
     ([{**_PART, "final": {**_PART["final"], "test_misses": 3, "test_error": 0.03}}], "parts\\[0\\], net 3.*test_misses_idx holds 2"),
     ([{**_PART, "metrics": [{"pass": "one"}]}], "parts\\[0\\], net 3.*metrics\\[0\\]\\['pass'\\]"),
+    ([{**_PART, "train_per_class": [5, -1]}], "parts\\[0\\]\\['train_per_class'\\] is a list, expected a list of non"),
+    ([{**_PART, "train_per_class": "many"}], "parts\\[0\\]\\['train_per_class'\\] is a string"),
 ])
 def test_a_records_parts_are_checked_as_records(tmp_path, parts, message):
     """The boosted LeNet-4's nets (record["parts"]) are read as strictly as the record itself."""
-    good = records.write_record(tmp_path, _record(parts=[_PART]))
-    assert records.read_record(good)["parts"][0]["name"] == "net 3"
+    good = records.write_record(tmp_path, _record(parts=[_PART, {**_PART, "name": "net 2", "train_per_class": [4, 0, 7]}]))
+    assert [p["name"] for p in records.read_record(good)["parts"]] == ["net 3", "net 2"]
     p = tmp_path / "bad.json"
     p.write_text(json.dumps(_record(parts=parts)))
     with pytest.raises(RecordError, match=message):

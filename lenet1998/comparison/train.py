@@ -276,10 +276,9 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
     if row.train_error:
         tm = int((model.predict(ftr) != ytr).sum())
         final.update(train_error=100.0 * tm / len(ytr), train_misses=tm)
-    if opts.get("boosting"):  # the filtered sets' sizes (and per class: what each net could learn), each net's error
+    if opts.get("boosting"):  # the filtered sets' sizes and each net's own test error
         final.update(net2_patterns=sum(set_classes[0]), net3_patterns=sum(set_classes[1]),
-                     **{f"net{i + 1}_test_error": v for i, v in enumerate(net_errors)},
-                     fit={"net2_patterns_per_class": set_classes[0], "net3_patterns_per_class": set_classes[1]})
+                     **{f"net{i + 1}_test_error": v for i, v in enumerate(net_errors)})
     prov = provenance.collect("cpu")
     prov.update(started_at=started, finished_at=provenance.now_iso(), wall_seconds=time.time() - t0,
                 train_seconds=train_seconds, eval_seconds=eval_seconds, backend="layered-kernel",
@@ -290,8 +289,9 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
         "final": final, "test_misses_idx": missed, "test_predictions_missed": pred[missed].tolist(),
         "provenance": prov,
     }
-    if opts.get("boosting"):  # each net as its own part (THE FAILED-RUN RULE checks every part, reports/verdicts/)
-        record["parts"] = [_part(f"net {k + 1}", m, p, yte) for k, (m, p) in
+    if opts.get("boosting"):  # each net as its own part (THE FAILED-RUN RULE checks every part, reports/verdicts/);
+        # nets 2 and 3 with their filtered sets per class: what each could learn
+        record["parts"] = [_part(f"net {k + 1}", m, p, yte, ([None] + set_classes)[k]) for k, (m, p) in
                            enumerate(zip(net_metrics, model.net_predictions(xte_in)))]
     train_txt = f", train error {final['train_error']:.2f} %" if "train_error" in final else ""
     log(f"{row.name}: test error {final['test_error']:.2f} % ({len(missed)} misses){train_txt}, "
@@ -301,14 +301,19 @@ def _train_network(row: Row, opts: dict, config: dict, seed: int, xtr, ytr, xte,
     return record
 
 
-def _part(name: str, metrics: list, pred: torch.Tensor, labels: torch.Tensor) -> dict:
+def _part(name: str, metrics: list, pred: torch.Tensor, labels: torch.Tensor,
+          train_per_class: list[int] | None = None) -> dict:
     """One component of a run (a boosted net), as much of a record as THE FAILED-RUN RULE reads: its per-pass
-    metrics and its own misses on the evaluation digits (records.validate_record checks it)."""
+    metrics and its own misses on the evaluation digits, and (when given) the patterns per class 0-9 it was
+    trained on (records.validate_record checks it)."""
     missed = (pred != labels).nonzero().flatten().tolist()
-    return {"name": name, "metrics": metrics,
+    part = {"name": name, "metrics": metrics,
             "final": {"test_error": 100.0 * len(missed) / len(labels), "test_misses": len(missed),
                       "test_n": len(labels), "test_acc": 1 - len(missed) / len(labels)},
             "test_misses_idx": missed, "test_predictions_missed": pred[missed].tolist()}
+    if train_per_class is not None:
+        part["train_per_class"] = list(train_per_class)
+    return part
 
 
 class _NetModel:

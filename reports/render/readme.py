@@ -29,6 +29,7 @@ from lenet_repro.references import headline_reference, reference_for
 
 from ..stats import rowruns
 from ..run.plan import build_plan, distortion_label, experiments, sweep_default_id
+from ..sections.common import finished
 from ..sections.sweeps import winner_margin
 from ..sections.table2 import commits_note, running_train_error
 from ..verdicts import judge, mean_sd, within_range
@@ -43,10 +44,6 @@ def load_outcomes(out: Path, profile: str = "full"):
     from ..run.runner import run_plan
 
     return run_plan(build_plan(profile), out, readonly=True, log=lambda s: None)
-
-
-def _runs(outcomes, exp_id):
-    return [o for o in outcomes if o.item.experiment.id == exp_id and o.record]
 
 
 def _sweep_line(outcomes, group: str, intro: str) -> list[str]:
@@ -71,13 +68,12 @@ def _sweep_line(outcomes, group: str, intro: str) -> list[str]:
 
 def _readings_line(outcomes) -> list[str]:
     """The joint choice of the open readings (reports/stats/selection.py), as the report states it."""
-    from ..stats.selection import PAPER_RATE_HIGH, PAPER_RATE_LOW, choose
     from ..sections.readings import readings_rows
+    from ..stats.selection import PAPER_RATE_HIGH, PAPER_RATE_LOW, choose, shortfall
 
     rows = readings_rows(outcomes)
     if not rows:
         return []
-    from ..stats.selection import shortfall
 
     chosen, how = choose(rows)
     pool = [r for r in rows if not r["failed"]] or rows
@@ -159,7 +155,7 @@ def results_block(out: Path = FULL) -> str:
                      + (f"; on-the-fly training error {train_ref.value} % after 19 passes" if train_ref else "")
                      + f" | {verdict} |")
     classic = next(ex for ex in experiments("textbook") if ex.headline)
-    runs = _runs(outcomes, classic.id)
+    runs = finished(outcomes, classic.id)
     if runs:
         ref = headline_reference(classic.recipe)
         accs = [o.record["final"]["test_acc"] for o in runs]

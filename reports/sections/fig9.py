@@ -175,8 +175,8 @@ def figure(outcomes: list[Outcome], path: Path, data_root=None, extra: tuple[str
 def failed_rows(outcomes: list[Outcome]) -> list[str]:
     """One line per Fig. 9 row with a failed run (THE FAILED-RUN RULE): every seed's error, which failed and
     why, and where each failed run (or failed part: a boosted net) stood after its first pass (a run stuck
-    from the start); for a failed part whose record counts its training set per class (the boosted nets 2
-    and 3: final.fit), those counts -- what it could learn."""
+    from the start); for a failed part that records its training set per class (`train_per_class`: the
+    boosted nets 2 and 3), those counts -- what it could learn."""
     lines = []
     for r in comparison.fig9_rows():
         runs = row_runs(outcomes, r.ours)
@@ -193,7 +193,7 @@ def failed_rows(outcomes: list[Outcome]) -> list[str]:
                 first = src["metrics"][0].get("test_error") if src.get("metrics") else None
                 tag = f" FAILED: {f}" + (f" ({f.part + ' ' if part else ''}after pass 1: {first:.2f} %)"
                                          if first is not None else "")
-                counts = (x["final"].get("fit") or {}).get(f"{f.part.replace(' ', '')}_patterns_per_class") if part else None
+                counts = part.get("train_per_class") if part else None
                 if counts:
                     tag += (f"; {f.part} trained on {sum(counts):,} patterns, per class 0-9: "
                             + " / ".join(f"{c:,}" for c in counts))
