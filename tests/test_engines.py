@@ -137,6 +137,14 @@ def test_an_only_subset_without_records_is_estimated_from_the_caches_other_runs(
     assert [it.experiment.id for it in plan] == ["comparison/svm-poly-4"]
     ests, sources = estimate(plan, tmp_path, [1])
     assert sources == {"recipe": 1} and ests[0].wall_s > 0
+    # the first ETA line: a recipe's runs predict, a family's median alone (the boosted LeNet-4 from SVM fits) not
+    from reports.run.engines import Unit
+    from reports.run.estimate import predicted_units
+
+    boosted = build_plan("full", only="comparison/dist-boosted-lenet4")
+    units = [Unit(it.key, [(it, tmp_path)]) for it in plan + boosted]
+    assert list(predicted_units(units, tmp_path)) == [plan[0].key]
+    assert estimate(boosted, tmp_path, [1])[1] == {"family": len(boosted)}  # --estimate still counts it, so named
 
 
 def test_unit_seconds_spreads_a_groups_training_over_its_cores(tmp_path):

@@ -138,11 +138,14 @@ def item_costs(plan: list[RunItem], out: Path, also: tuple = ()) -> dict[str, Co
 
 
 def predicted_units(units: list[Unit], out: Path, also: tuple = (), cores: int = TASK_CPUS) -> dict[str, float]:
-    """Expected wall seconds of each unit (by name) that can be estimated, for the report's first ETA line."""
+    """Expected wall seconds of each unit (by name) that can be estimated, for the report's first ETA line: from
+    records of the same experiment or recipe only -- a family's median (a linear fit and an SVM alike) is too
+    coarse to promise a time on (the runner then says the time left is unknown until a run finishes)."""
     try:
         costs = item_costs([it for u in units for it, _ in u.items], Path(out), also)
     except ConfigError:
         return {}
+    costs = {k: c for k, c in costs.items() if c.source != "family"}
     return {u.name: unit_seconds(u, costs, cores) for u in units if all(it.key in costs for it, _ in u.items)}
 
 
