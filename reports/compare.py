@@ -615,12 +615,11 @@ def write_outputs(result: Result, out: Path) -> list[Path]:
     from lenet_repro import atomic
 
     from .render import artefacts
-
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "compare.md"]
-    atomic.write_text(paths[0], markdown(result), flag="--out")
     from .sections import fig9
 
+    atomic.make_dirs(out, "--out")
+    paths = [out / "compare.md"]
+    atomic.write_text(paths[0], markdown(result), flag="--out")
     table = artefacts.write_table(fig9_frame(result), out / "fig9", fig9.latex, caption=f"The paper's Fig. 9, ours and "
                                   f"{result.name}: test error on the 10,000 MNIST test digits.", label="tab:fig9-compare")
     if table:

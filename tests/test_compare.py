@@ -83,6 +83,11 @@ def test_the_true_labels_with_100_changed(hundred, tmp_path, monkeypatch):
     assert int(dg.yours_missed.sum()) == 100
     assert set(dg.digit) == idx | set().union(*sets)
     assert "\\toprule" in (tmp_path / "fig9.tex").read_text()
+    from lenet_repro.errors import PathError
+
+    (tmp_path / "a-file").write_text("a file where --out needs a folder")
+    with pytest.raises(PathError, match="give --out a folder path"):  # one line for the CLI, not a traceback
+        r.write(tmp_path / "a-file" / "o")
 
 
 def test_a_perfect_and_a_broken_prediction(truth):
