@@ -373,7 +373,7 @@ def fit_predict(spec: str, factory, *, seeds=(0,), input_kind: str = "mnist", ou
                              f"it must return one label a test digit")
         rec = prediction_record(pred.astype(np.int64), truth, config["model"], seed, "fit/predict", config)
         rec["provenance"] = provenance.collect("cpu")
-        d.mkdir(parents=True, exist_ok=True)
+        atomic.make_dirs(d, "--out")
         if scores is not None:
             with atomic.atomic_path(sc_path, "--out") as tmp:
                 np.save(tmp, scores)
